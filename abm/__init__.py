@@ -1,0 +1,15 @@
+"""Agent-based model of export controls in the rare-earth magnet and AI-chip supply chains."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from abm.model import ExportControlModel
+from abm.run import Result, run
+from abm.scenario import Scenario, ScenarioError, load, override
+
+try:
+    __version__ = version("abm-export-controls")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0+unknown"
+
+__all__ = ["ExportControlModel", "Result", "Scenario", "ScenarioError", "__version__", "load",
+           "override", "run"]

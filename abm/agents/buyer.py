@@ -1,0 +1,80 @@
+"""Buyers of a good (automakers, wind, motors, electronics, defence; magnet makers buying oxide).
+
+A buyer's state lives in the model's arrays (so that a week is a few NumPy operations over all
+buyers); the agent object is its handle. The decision rules are static methods that act on the
+arrays of every buyer of the class at once: a subclass overrides one to change a behaviour, and
+the model applies each class's rules to its own buyers.
+"""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+
+
+class MagnetBuyer(mesa.Agent):
+    """One buyer firm: weekly demand (t/week), an inventory measured in weeks of cover, an
+    order-up-to rule and sourcing shares across origin countries."""
+
+    def __init__(self, model, index: int, country: str, sector: str, good: str):
+        super().__init__(model)
+        self.index = index
+        self.country = country
+        self.sector = sector
+        self.good = good
+
+    @property
+    def inventory_t(self) -> float:
+        return float(self.model.buyers.inventory_t[self.index])
+
+    @property
+    def cover_weeks(self) -> float:
+        """Inventory in weeks of its mean demand."""
+        book = self.model.buyers
+        return float(book.inventory_t[self.index] / max(book.mean_demand_t[self.index], 1e-12))
+
+    @property
+    def halted(self) -> bool:
+        return bool(self.model.buyers.halted[self.index])
+
+    @property
+    def halted_weeks(self) -> int:
+        return int(self.model.buyers.halted_weeks[self.index])
+
+    # --- decision rules, vectorised over all buyers of the class ------------------------------
+
+    @staticmethod
+    def target_cover_weeks(base_cover: np.ndarray, alert: np.ndarray, gain: float) -> np.ndarray:
+        """Target inventory in weeks: the usual cover, raised by stockpiling when alerted."""
+        return base_cover * (1.0 + gain * alert)
+
+    @staticmethod
+    def order_t(
+        mean_demand_t: np.ndarray,
+        cover_weeks: np.ndarray,
+        lead_weeks: np.ndarray,
+        position_t: np.ndarray,
+        adjust_weeks: float,
+    ) -> np.ndarray:
+        """Order-up-to: replace expected use and close the gap between the inventory position
+        (stock + in transit + on order + in licence queues) and its target (cover plus expected
+        lead time, in weeks of demand) over `adjust_weeks`."""
+        target_t = mean_demand_t * (cover_weeks + lead_weeks)
+        return np.maximum(0.0, mean_demand_t + (target_t - position_t) / adjust_weeks)
+
+    @staticmethod
+    def target_shares(
+        base_share: np.ndarray,
+        reliability: np.ndarray,
+        landed_price_ratio: np.ndarray,
+        price_elasticity: float,
+        reliability_weight: float,
+    ) -> np.ndarray:
+        """Unnormalised attractiveness of each (buyer, origin) pair: the baseline share, scaled
+        down by unreliable delivery and by landed prices above their baseline."""
+        return base_share * reliability**reliability_weight * landed_price_ratio**-price_elasticity
+
+    @staticmethod
+    def is_halted(used_t: np.ndarray, demand_t: np.ndarray, threshold: float) -> np.ndarray:
+        """A buyer halts in a week in which it covers less than `threshold` of its demand."""
+        return used_t < threshold * demand_t

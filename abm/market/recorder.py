@@ -1,0 +1,164 @@
+"""Aggregates collected while the model runs: sums and means by group, one row a week.
+
+Buyers are aggregated by their scenario group (good, country, sector); prices by (good,
+region); production by (good, country); licensing by (State, good). Nothing is kept per agent.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+BUYER_FIELDS = (
+    "demand_t", "used_t", "shortfall_t", "arrived_t", "inventory_t", "target_stock_t",
+    "queued_t", "mean_demand_t", "buyers_halted",
+)
+
+
+class Recorder:
+    def __init__(self, model):
+        weeks = model.config.weeks
+        n_groups = len(model.buyer_groups)
+        self.buyer = {name: np.zeros((weeks, n_groups)) for name in BUYER_FIELDS}
+        self.group_size = np.bincount(model.buyers.group, minlength=n_groups)
+        self.price = np.zeros((weeks, len(model.goods), 2))
+        n_gc = len(model.goods) * len(model.countries)
+        self.production = np.zeros((weeks, n_gc))
+        self.capacity = np.zeros((weeks, n_gc))
+        self.producer_stock = np.zeros((weeks, n_gc))
+        self.licence: dict[tuple[str, str, str], np.ndarray] = {}
+        self._weeks = weeks
+        self._pending: dict[tuple[str, str, str], float] = {}
+
+    def add_licence_flow(self, state: str, good: str, kind: str, quantity_t: float) -> None:
+        key = (state, good, kind)
+        self._pending[key] = self._pending.get(key, 0.0) + float(quantity_t)
+
+    def record(self, model) -> None:
+        w = model.steps - 1
+        if w >= self._weeks:
+            return
+        b, e = model.buyers, model.exporters
+        n_groups = self.group_size.size
+        group = b.group
+        values = {
+            "demand_t": b.demand_t,
+            "used_t": b.used_t,
+            "shortfall_t": b.demand_t - b.used_t,
+            "arrived_t": b.arrived_t,
+            "inventory_t": b.inventory_t,
+            "target_stock_t": b.cover_weeks * b.mean_demand_t,
+            "queued_t": b.queued_t,
+            "mean_demand_t": b.mean_demand_t * b.demand_factor,
+            "buyers_halted": b.halted.astype(float),
+        }
+        for name, array in values.items():
+            self.buyer[name][w] = np.bincount(group, weights=array, minlength=n_groups)
+        self.price[w] = model.price_usd_per_kg
+        key = e.good * len(model.countries) + e.country
+        size = self.production.shape[1]
+        self.production[w] = np.bincount(key, weights=e.produced_t, minlength=size)
+        self.capacity[w] = np.bincount(key, weights=e.capacity_t, minlength=size)
+        self.producer_stock[w] = np.bincount(key, weights=e.inventory_t, minlength=size)
+        for state in model.states.values():
+            for good, office in state.offices.items():
+                self._pending[(state.code, good, "backlog")] = office.backlog_t
+        for key_l, value in self._pending.items():
+            self.licence.setdefault(key_l, np.zeros(self._weeks))[w] = value
+        self._pending = {}
+
+    # --- tables --------------------------------------------------------------------------------
+
+    def weekly_buyers(self, model) -> pd.DataFrame:
+        """One row per (week, good, country, sector)."""
+        weeks = model.steps
+        dates = _dates(model, weeks)
+        n_groups = self.group_size.size
+        good, country, sector = zip(*model.buyer_groups, strict=True) if n_groups else ((), (), ())
+        frame = pd.DataFrame(
+            {
+                "week": np.repeat(np.arange(1, weeks + 1), n_groups),
+                "date": np.repeat(dates, n_groups),
+                "good": np.tile(np.array(good, dtype=object), weeks),
+                "country": np.tile(np.array(country, dtype=object), weeks),
+                "sector": np.tile(np.array(sector, dtype=object), weeks),
+                "buyers": np.tile(self.group_size, weeks),
+            }
+        )
+        for name in BUYER_FIELDS:
+            frame[name] = self.buyer[name][:weeks].reshape(-1)
+        # Several scenario groups may share (good, country, sector): sum them.
+        keys = ["week", "date", "good", "country", "sector"]
+        frame = frame.groupby(keys, as_index=False, sort=False).sum()
+        frame["buyers_halted"] = frame["buyers_halted"].round().astype(np.int64)
+        frame["cover_weeks"] = frame["inventory_t"] / frame["mean_demand_t"].where(
+            frame["mean_demand_t"] > 0
+        )
+        return frame
+
+    def weekly_prices(self, model) -> pd.DataFrame:
+        weeks = model.steps
+        rows = []
+        for gi, good in enumerate(model.goods):
+            for ri, region in enumerate(("CHN", "ROW")):
+                rows.append(
+                    pd.DataFrame(
+                        {
+                            "week": np.arange(1, weeks + 1),
+                            "date": _dates(model, weeks),
+                            "good": good,
+                            "region": region,
+                            "price_usd_per_kg": self.price[:weeks, gi, ri],
+                        }
+                    )
+                )
+        return pd.concat(rows, ignore_index=True)
+
+    def weekly_production(self, model) -> pd.DataFrame:
+        weeks = model.steps
+        n_c = len(model.countries)
+        rows = []
+        for gi, good in enumerate(model.goods):
+            for ci, country in enumerate(model.countries):
+                col = gi * n_c + ci
+                if not self.capacity[:weeks, col].any():
+                    continue
+                rows.append(
+                    pd.DataFrame(
+                        {
+                            "week": np.arange(1, weeks + 1),
+                            "date": _dates(model, weeks),
+                            "good": good,
+                            "country": country,
+                            "produced_t": self.production[:weeks, col],
+                            "capacity_t": self.capacity[:weeks, col],
+                            "producer_stock_t": self.producer_stock[:weeks, col],
+                        }
+                    )
+                )
+        return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+
+    def weekly_licences(self, model) -> pd.DataFrame:
+        """One row per (week, State, good) that ever had a licence office: tonnes filed,
+        approved, refused, and the backlog at the end of the week."""
+        weeks = model.steps
+        offices = sorted({(s, g) for s, g, _ in self.licence})
+        columns = ("filed", "approved", "refused", "backlog")
+        rows = []
+        for state, good in offices:
+            frame = pd.DataFrame(
+                {"week": np.arange(1, weeks + 1), "date": _dates(model, weeks),
+                 "state": state, "good": good}
+            )
+            for kind in columns:
+                frame[f"{kind}_t"] = self.licence.get((state, good, kind), np.zeros(weeks))[:weeks]
+            rows.append(frame)
+        if not rows:
+            return pd.DataFrame(
+                columns=["week", "date", "state", "good", *[f"{c}_t" for c in columns]]
+            )
+        return pd.concat(rows, ignore_index=True)
+
+
+def _dates(model, weeks: int) -> np.ndarray:
+    return (np.datetime64(model.config.start) + np.arange(weeks) * 7).astype(str)

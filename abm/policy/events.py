@@ -1,0 +1,168 @@
+"""Dated policy events: what each kind of event does to the model, and what it needs.
+
+Each kind is a small class with `check` (called when the scenario is loaded, to reject an event
+that lacks what it needs) and `apply` (called by the model's event list at the event's date).
+A new kind is a new class registered in `EVENT_KINDS`; scenario files can use it at once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, ClassVar
+
+from abm.scenario.config import ConfigError, Event, ExportControl
+
+if TYPE_CHECKING:
+    from abm.model import ExportControlModel
+
+
+def _need(path: str, event: Event, name: str, allowed: set[str], what: str, wildcard=False):
+    value = getattr(event, name)
+    if wildcard and value == "*":
+        return
+    if not value:
+        raise ConfigError(f"{path}.{name}", f"a {what} (required for kind {event.kind!r})")
+    if value not in allowed:
+        raise ConfigError(f"{path}.{name}", f"a declared {what} (one of {sorted(allowed)})", value)
+
+
+class EventKind:
+    name: ClassVar[str]
+
+    @staticmethod
+    def check(path: str, event: Event, codes: set, goods: set, exporters: set) -> None:
+        """Raise ConfigError if `event` lacks what this kind needs."""
+
+    @staticmethod
+    def apply(model: ExportControlModel, event: Event) -> None:
+        raise NotImplementedError
+
+
+class ExportControlEvent(EventKind):
+    """A State puts a good under a regime (licence, quota, ban) or lifts it (`none`)."""
+
+    name = "export_control"
+
+    @staticmethod
+    def check(path, event, codes, goods, exporters):
+        _need(path, event, "state", codes, "country")
+        _need(path, event, "good", goods, "good")
+        if event.control is None:
+            raise ConfigError(f"{path}.control", "a [events.control] table with the regime")
+
+    @staticmethod
+    def apply(model, event):
+        model.states[event.state].set_control(event.good, event.control)
+
+
+class LicencePolicyEvent(EventKind):
+    """A State changes some parameters of its regime on a good (a deal's faster approvals)."""
+
+    name = "licence_policy"
+    FIELDS: ClassVar[set[str]] = {
+        f.name for f in dataclasses.fields(ExportControl) if f.type in ("float", "bool")
+    } | {"approval_by_destination", "approval_by_sector"}
+
+    @staticmethod
+    def check(path, event, codes, goods, exporters):
+        _need(path, event, "state", codes, "country")
+        _need(path, event, "good", goods, "good")
+        if not event.changes:
+            raise ConfigError(f"{path}.changes", "a table of regime fields to change")
+        for key in event.changes:
+            head = key.split(".")[0]
+            if head not in LicencePolicyEvent.FIELDS:
+                raise ConfigError(
+                    f"{path}.changes.{key}",
+                    f"a licence regime field (one of {sorted(LicencePolicyEvent.FIELDS)})",
+                )
+            if head == "approval_by_destination" and key.split(".")[-1] not in codes:
+                raise ConfigError(f"{path}.changes.{key}", "approval_by_destination.<country>")
+            value = event.changes[key]
+            if head.startswith("approval") and not 0.0 <= value <= 1.0:
+                raise ConfigError(f"{path}.changes.{key}", "a probability in [0, 1]", value)
+            if value < 0:
+                raise ConfigError(f"{path}.changes.{key}", "a number >= 0", value)
+
+    @staticmethod
+    def apply(model, event):
+        model.states[event.state].change_control(event.good, event.changes)
+
+
+class TariffEvent(EventKind):
+    """A State sets an ad-valorem tariff on imports from a partner (all goods or one)."""
+
+    name = "tariff"
+
+    @staticmethod
+    def check(path, event, codes, goods, exporters):
+        _need(path, event, "state", codes, "country")
+        _need(path, event, "partner", codes, "country", wildcard=True)
+        if event.good:
+            _need(path, event, "good", goods, "good", wildcard=True)
+
+    @staticmethod
+    def apply(model, event):
+        model.states[event.state].set_tariff(event.partner, event.good or "*", event.rate)
+
+
+class GeneralLicenceEvent(EventKind):
+    """Shipments matching destination/sector/exporter pass without per-shipment applications
+    until `duration_weeks` after the date."""
+
+    name = "general_licence"
+
+    @staticmethod
+    def check(path, event, codes, goods, exporters):
+        _need(path, event, "state", codes, "country")
+        _need(path, event, "good", goods, "good")
+        _need(path, event, "destination", codes, "country", wildcard=True)
+        _need(path, event, "exporter", exporters, "exporter name", wildcard=True)
+        if event.duration_weeks <= 0:
+            raise ConfigError(f"{path}.duration_weeks", "a number of weeks > 0")
+
+    @staticmethod
+    def apply(model, event):
+        model.states[event.state].grant_general_licence(event, model.time)
+
+
+class AlertEvent(EventKind):
+    """Buyers fear or learn of a control and raise their target cover (stockpiling)."""
+
+    name = "alert"
+
+    @staticmethod
+    def check(path, event, codes, goods, exporters):
+        _need(path, event, "good", goods, "good", wildcard=True)
+        for i, destination in enumerate(event.destinations):
+            if destination != "*" and destination not in codes:
+                raise ConfigError(
+                    f"{path}.destinations[{i}]", f"a declared country or '*'", destination
+                )
+
+    @staticmethod
+    def apply(model, event):
+        model.raise_alert(event.good or "*", event.destinations, event.level)
+
+
+class NoteEvent(EventKind):
+    """A dated marker for figures; changes nothing in the model."""
+
+    name = "note"
+
+    @staticmethod
+    def apply(model, event):
+        return None
+
+
+EVENT_KINDS: dict[str, type[EventKind]] = {
+    kind.name: kind
+    for kind in (
+        ExportControlEvent,
+        LicencePolicyEvent,
+        TariffEvent,
+        GeneralLicenceEvent,
+        AlertEvent,
+        NoteEvent,
+    )
+}

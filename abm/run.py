@@ -1,0 +1,78 @@
+"""One entry point for every caller: `run(config, seed) -> Result`.
+
+The command line, the experiments and the sweep engine all call `run`, so a run means the same
+thing everywhere; a sweep worker needs nothing but this function and a (picklable) config.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import pandas as pd
+
+from abm.market.ledger import customs_monthly, shipments_frame
+from abm.model import ExportControlModel
+from abm.scenario.config import Scenario
+
+
+@dataclass
+class Result:
+    """A finished run: the model (for inspection) and its tables, derived on demand."""
+
+    config: Scenario
+    seed: int
+    model: ExportControlModel = field(repr=False)
+
+    @property
+    def weeks(self) -> int:
+        return self.model.steps
+
+    @cached_property
+    def weekly(self) -> pd.DataFrame:
+        """Buyers by (week, good, country, sector): demand, use, shortfall, stocks, halts."""
+        return self.model.recorder.weekly_buyers(self.model)
+
+    @cached_property
+    def prices(self) -> pd.DataFrame:
+        return self.model.recorder.weekly_prices(self.model)
+
+    @cached_property
+    def production(self) -> pd.DataFrame:
+        return self.model.recorder.weekly_production(self.model)
+
+    @cached_property
+    def licences(self) -> pd.DataFrame:
+        return self.model.recorder.weekly_licences(self.model)
+
+    @cached_property
+    def shipments(self) -> pd.DataFrame:
+        """The ledger: every shipment."""
+        return shipments_frame(self.model)
+
+    @cached_property
+    def customs_monthly(self) -> pd.DataFrame:
+        return customs_monthly(self.model)
+
+    def material_balance(self) -> dict[str, dict[str, float]]:
+        return self.model.material_balance()
+
+
+def run(
+    config: Scenario,
+    seed: int = 0,
+    until: dt.date | None = None,
+    progress=None,
+) -> Result:
+    """Run `config` with `seed` until its end date (or `until`), one week per step.
+
+    `progress`, if given, is called with the number of weeks done after each week."""
+    model = ExportControlModel(config, rng=seed)
+    last = config.end if until is None else min(until, config.end)
+    weeks = (last - config.start).days // 7 + 1
+    for _ in range(weeks):
+        model.run_for(1)
+        if progress is not None:
+            progress(model.steps)
+    return Result(config=config, seed=seed, model=model)

@@ -1,0 +1,270 @@
+"""Load scenario files (TOML) into the frozen configuration, with one clear error per problem.
+
+A scenario file has a `[scenario]` table (`name`, `description`, `start`, `end`, optionally
+`extends`, the name or path of a scenario it builds on), the arrays of tables `[[goods]]`,
+`[[countries]]`, `[[exporters]]`, `[[buyers]]`, `[[events]]`, and the tables `[market]`,
+`[controls.STATE.GOOD]` and `[tariffs.STATE]`.
+
+With `extends`, tables merge key by key, arrays of tables replace the base's, except `events`,
+which are appended to the base's events.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+import tomllib
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+from abm.scenario.config import ConfigError, Scenario
+
+BUILTIN_DIR = Path(__file__).parent / "builtin"
+
+
+class ScenarioError(ValueError):
+    """A scenario file cannot be used. The message names the file, the field and what was
+    expected, and is meant to be shown to the user as it is."""
+
+    def __init__(self, source: str, path: str, expected: str):
+        self.source = source
+        self.path = path
+        self.expected = expected
+        super().__init__(f"{source}: {path}: {expected}" if path else f"{source}: {expected}")
+
+
+def builtin_names() -> list[str]:
+    return sorted(p.stem for p in BUILTIN_DIR.glob("*.toml"))
+
+
+def builtin_descriptions() -> dict[str, str]:
+    """One-line description of each built-in scenario, by name."""
+    out = {}
+    for name in builtin_names():
+        raw = _read_toml(BUILTIN_DIR / f"{name}.toml")
+        out[name] = str(raw.get("scenario", {}).get("description", "")).strip().splitlines()[0]
+    return out
+
+
+def resolve(name_or_path: str | Path) -> Path:
+    """The file of a built-in scenario name, or the given path if it is a file."""
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".toml" or candidate.exists():
+        if not candidate.is_file():
+            raise ScenarioError(str(candidate), "", "no such scenario file")
+        return candidate
+    builtin = BUILTIN_DIR / f"{name_or_path}.toml"
+    if builtin.is_file():
+        return builtin
+    raise ScenarioError(
+        str(name_or_path),
+        "",
+        f"not a scenario file nor a built-in scenario (built-ins: {', '.join(builtin_names())})",
+    )
+
+
+def load(name_or_path: str | Path) -> Scenario:
+    """Load and validate a scenario by built-in name or file path."""
+    path = resolve(name_or_path)
+    raw = load_raw(path)
+    return from_dict(raw, source=str(path))
+
+
+def load_raw(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """The scenario's TOML as a dict, with `extends` resolved (merged into its base)."""
+    path = path.resolve()
+    if path in _seen:
+        raise ScenarioError(str(path), "scenario.extends", "no cycle of extends")
+    raw = _read_toml(path)
+    base_ref = raw.get("scenario", {}).get("extends")
+    if base_ref is None:
+        return raw
+    if not isinstance(base_ref, str):
+        raise ScenarioError(str(path), "scenario.extends", f"a scenario name, got {base_ref!r}")
+    base_path = Path(base_ref)
+    if not base_path.is_absolute() and (path.parent / base_path).is_file():
+        base_path = path.parent / base_path
+    try:
+        base_file = resolve(base_path if base_path.is_file() else base_ref)
+    except ScenarioError as err:
+        raise ScenarioError(str(path), "scenario.extends", err.expected) from None
+    base = load_raw(base_file, (*_seen, path))
+    merged = _merge(base, raw)
+    merged["scenario"].pop("extends", None)
+    return merged
+
+
+def from_dict(raw: dict[str, Any], source: str = "<scenario>") -> Scenario:
+    """Build and validate a Scenario from a TOML-shaped dict; errors name `source`."""
+    flat = dict(raw)
+    header = flat.pop("scenario", None)
+    if not isinstance(header, dict):
+        raise ScenarioError(source, "scenario", "a [scenario] table with name, start and end")
+    header = {k: v for k, v in header.items() if k != "extends"}
+    for key in header:
+        if key in flat:
+            raise ScenarioError(source, f"scenario.{key}", "set only once")
+    flat.update(header)
+    try:
+        scenario = build(Scenario, flat, "")
+        scenario.check()
+    except ConfigError as err:
+        raise ScenarioError(source, err.path.lstrip("."), str(err).split(": ", 1)[1]) from None
+    return scenario
+
+
+def to_dict(scenario: Scenario) -> dict[str, Any]:
+    """The inverse of `from_dict`: a TOML-shaped dict of a scenario."""
+    flat = dataclasses.asdict(scenario)
+    header = {key: flat.pop(key) for key in ("name", "description", "start", "end")}
+    return {"scenario": header, **flat}
+
+
+def override(scenario: Scenario, changes: dict[str, Any], source: str = "<override>") -> Scenario:
+    """A new scenario with fields replaced by path, e.g. `{"market.halt_threshold": 0.3,
+    "controls.CHN.magnet.approval": 0.5, "events[2].control.review_weeks": 6}`.
+    The result is validated like a loaded file; an unknown path is an error."""
+    raw = to_dict(scenario)
+    for path, value in changes.items():
+        set_path(raw, path, value, source)
+    return from_dict(raw, source)
+
+
+_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def set_path(raw: dict[str, Any], path: str, value: Any, source: str = "<override>") -> None:
+    """Set `value` at a dotted path in a TOML-shaped dict (the path must already exist, so a
+    typo cannot silently add a field; header fields may be written without `scenario.`)."""
+    tokens = [m.group(1) if m.group(1) is not None else int(m.group(2)) for m in
+              _TOKEN.finditer(path)]
+    if not tokens:
+        raise ScenarioError(source, path, "a field path such as market.halt_threshold")
+    node: Any = raw
+    if tokens[0] in raw.get("scenario", {}) and tokens[0] not in raw:
+        node = raw["scenario"]
+    for depth, token in enumerate(tokens):
+        last = depth == len(tokens) - 1
+        where = path if last else ".".join(str(t) for t in tokens[: depth + 1])
+        if isinstance(token, int):
+            if not isinstance(node, list | tuple) or token >= len(node):
+                raise ScenarioError(source, where, "an index into an existing list")
+            if isinstance(node, tuple):
+                raise ScenarioError(source, where, "a list (this field is a fixed pair)")
+        elif not isinstance(node, dict) or (
+            token not in node and not (last and isinstance(node, dict) and _is_mapping_leaf(node))
+        ):
+            raise ScenarioError(source, where, "an existing field of the scenario")
+        if last:
+            node[token] = value
+        else:
+            node = node[token]
+
+
+def _is_mapping_leaf(node: dict) -> bool:
+    # Mappings of names to numbers (sourcing shares, approvals by destination) may gain keys.
+    return bool(node) and all(isinstance(v, int | float) for v in node.values())
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as err:
+        raise ScenarioError(str(path), "", f"valid TOML ({err})") from None
+    except OSError as err:
+        raise ScenarioError(str(path), "", f"a readable file ({err.strerror})") from None
+
+
+def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in child.items():
+        if key == "events" and isinstance(value, list):
+            out[key] = list(base.get(key, [])) + value
+        elif isinstance(value, dict) and isinstance(base.get(key), dict):
+            out[key] = _merge(base[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+# --- conversion of TOML values to typed dataclasses ------------------------------------------
+
+
+def build(cls: type, value: Any, path: str) -> Any:
+    """Convert a dict to dataclass `cls`, checking every field's type; raises ConfigError."""
+    if not isinstance(value, dict):
+        raise ConfigError(path or cls.__name__, f"a table of {cls.__name__} fields", value)
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for key in value:
+        if key not in fields:
+            raise ConfigError(
+                f"{path}.{key}", f"a field of {cls.__name__} (one of {sorted(fields)})"
+            )
+    kwargs = {}
+    for name, f in fields.items():
+        if name in value:
+            kwargs[name] = _convert(hints[name], value[name], f"{path}.{name}")
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise ConfigError(f"{path}.{name}", "a value (this field is required)")
+    return cls(**kwargs)
+
+
+def _convert(tp: Any, value: Any, path: str) -> Any:
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (types.UnionType, typing.Union):
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _convert(inner[0], value, path)
+    if origin is typing.Literal:
+        if value not in args:
+            raise ConfigError(path, f"one of {list(args)}", value)
+        return value
+    if dataclasses.is_dataclass(tp):
+        return build(tp, value, path)
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            raise ConfigError(path, "a list", value)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_convert(args[0], v, f"{path}[{i}]") for i, v in enumerate(value))
+        if len(value) != len(args):
+            raise ConfigError(path, f"a list of {len(args)} values", value)
+        return tuple(_convert(a, v, f"{path}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(path, "a table", value)
+        return {str(k): _convert(args[1], v, f"{path}.{k}") for k, v in value.items()}
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(path, "a number", value)
+        return float(value)
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+            raise ConfigError(path, "a whole number", value)
+        return int(value)
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(path, "true or false", value)
+        return value
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(path, "a string", value)
+        return value
+    if tp is dt.date:
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, dt.date):
+            return value
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                pass
+        raise ConfigError(path, "a date YYYY-MM-DD", value)
+    raise TypeError(f"unsupported config type {tp!r} at {path}")
