@@ -62,7 +62,8 @@ def shipments_frame(model) -> pd.DataFrame:
 def customs_monthly(model) -> pd.DataFrame:
     """Cross-border shipments by calendar month, good, origin and destination (ISO3; EU as
     `EU`, rest of world `ROW`). A week's shipments are spread evenly over its seven days, so a
-    week that straddles two months counts in both. Every month of the run is present for every
+    week that straddles two months counts in both. A month the run did not finish is left out.
+    Every month of the run is present for every
     route that ever traded (zero where nothing shipped)."""
     arrays = model.ledger.arrays()
     p, b = model.pairs, model.buyers
@@ -88,6 +89,11 @@ def customs_monthly(model) -> pd.DataFrame:
         ["quantity_t", "value_usd"]
     ].sum()
     months = sorted(split["month"].unique())
+    # Only whole months: a run stopped mid-month would otherwise report a misleading stub.
+    last_day = min(model.date_of_week(model.steps) + dt.timedelta(days=6), model.config.end)
+    if (last_day + dt.timedelta(days=1)).month == last_day.month:
+        months = months[:-1]
+        monthly = monthly[monthly["month"].isin(months)]
     routes = monthly[["good", "origin", "destination"]].drop_duplicates()
     grid = routes.merge(pd.DataFrame({"month": months}), how="cross")
     monthly = grid.merge(monthly, on=["month", "good", "origin", "destination"], how="left")
@@ -119,7 +125,8 @@ def _week_month_split(model) -> pd.DataFrame:
         days = [d for d in days if d <= end] or days[:1]
         months: dict[str, int] = {}
         for day in days:
-            months[f"{day.year:04d}-{day.month:02d}"] = months.get(f"{day.year:04d}-{day.month:02d}", 0) + 1
+            key = f"{day.year:04d}-{day.month:02d}"
+            months[key] = months.get(key, 0) + 1
         for month, count in months.items():
             rows.append((week, month, count / len(days)))
     return pd.DataFrame(rows, columns=["week", "month", "fraction"])

@@ -137,7 +137,7 @@ class AlertEvent(EventKind):
         for i, destination in enumerate(event.destinations):
             if destination != "*" and destination not in codes:
                 raise ConfigError(
-                    f"{path}.destinations[{i}]", f"a declared country or '*'", destination
+                    f"{path}.destinations[{i}]", "a declared country or '*'", destination
                 )
 
     @staticmethod

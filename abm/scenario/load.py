@@ -62,7 +62,7 @@ def resolve(name_or_path: str | Path) -> Path:
     raise ScenarioError(
         str(name_or_path),
         "",
-        f"not a scenario file nor a built-in scenario (built-ins: {', '.join(builtin_names())})",
+        f"expected a scenario file or a built-in scenario name (built-ins: {', '.join(builtin_names())})",
     )
 
 
@@ -77,13 +77,13 @@ def load_raw(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     """The scenario's TOML as a dict, with `extends` resolved (merged into its base)."""
     path = path.resolve()
     if path in _seen:
-        raise ScenarioError(str(path), "scenario.extends", "no cycle of extends")
+        raise ScenarioError(str(path), "scenario.extends", "expected no cycle of extends")
     raw = _read_toml(path)
     base_ref = raw.get("scenario", {}).get("extends")
     if base_ref is None:
         return raw
     if not isinstance(base_ref, str):
-        raise ScenarioError(str(path), "scenario.extends", f"a scenario name, got {base_ref!r}")
+        raise ScenarioError(str(path), "scenario.extends", f"expected a scenario name, got {base_ref!r}")
     base_path = Path(base_ref)
     if not base_path.is_absolute() and (path.parent / base_path).is_file():
         base_path = path.parent / base_path
@@ -102,11 +102,11 @@ def from_dict(raw: dict[str, Any], source: str = "<scenario>") -> Scenario:
     flat = dict(raw)
     header = flat.pop("scenario", None)
     if not isinstance(header, dict):
-        raise ScenarioError(source, "scenario", "a [scenario] table with name, start and end")
+        raise ScenarioError(source, "scenario", "expected a [scenario] table with name, start and end")
     header = {k: v for k, v in header.items() if k != "extends"}
     for key in header:
         if key in flat:
-            raise ScenarioError(source, f"scenario.{key}", "set only once")
+            raise ScenarioError(source, f"scenario.{key}", "expected to be set only once")
     flat.update(header)
     try:
         scenario = build(Scenario, flat, "")
@@ -118,7 +118,7 @@ def from_dict(raw: dict[str, Any], source: str = "<scenario>") -> Scenario:
 
 def to_dict(scenario: Scenario) -> dict[str, Any]:
     """The inverse of `from_dict`: a TOML-shaped dict of a scenario."""
-    flat = dataclasses.asdict(scenario)
+    flat = _lists(dataclasses.asdict(scenario))
     header = {key: flat.pop(key) for key in ("name", "description", "start", "end")}
     return {"scenario": header, **flat}
 
@@ -133,6 +133,14 @@ def override(scenario: Scenario, changes: dict[str, Any], source: str = "<overri
     return from_dict(raw, source)
 
 
+def _lists(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _lists(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_lists(v) for v in value]
+    return value
+
+
 _TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
@@ -142,7 +150,7 @@ def set_path(raw: dict[str, Any], path: str, value: Any, source: str = "<overrid
     tokens = [m.group(1) if m.group(1) is not None else int(m.group(2)) for m in
               _TOKEN.finditer(path)]
     if not tokens:
-        raise ScenarioError(source, path, "a field path such as market.halt_threshold")
+        raise ScenarioError(source, path, "expected a field path such as market.halt_threshold")
     node: Any = raw
     if tokens[0] in raw.get("scenario", {}) and tokens[0] not in raw:
         node = raw["scenario"]
@@ -151,13 +159,11 @@ def set_path(raw: dict[str, Any], path: str, value: Any, source: str = "<overrid
         where = path if last else ".".join(str(t) for t in tokens[: depth + 1])
         if isinstance(token, int):
             if not isinstance(node, list | tuple) or token >= len(node):
-                raise ScenarioError(source, where, "an index into an existing list")
-            if isinstance(node, tuple):
-                raise ScenarioError(source, where, "a list (this field is a fixed pair)")
+                raise ScenarioError(source, where, "expected an index into an existing list")
         elif not isinstance(node, dict) or (
             token not in node and not (last and isinstance(node, dict) and _is_mapping_leaf(node))
         ):
-            raise ScenarioError(source, where, "an existing field of the scenario")
+            raise ScenarioError(source, where, "expected an existing field of the scenario")
         if last:
             node[token] = value
         else:
@@ -174,9 +180,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
         with path.open("rb") as handle:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as err:
-        raise ScenarioError(str(path), "", f"valid TOML ({err})") from None
+        raise ScenarioError(str(path), "", f"expected valid TOML ({err})") from None
     except OSError as err:
-        raise ScenarioError(str(path), "", f"a readable file ({err.strerror})") from None
+        raise ScenarioError(str(path), "", f"expected a readable file ({err.strerror})") from None
 
 
 def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
@@ -235,7 +241,7 @@ def _convert(tp: Any, value: Any, path: str) -> Any:
             return tuple(_convert(args[0], v, f"{path}[{i}]") for i, v in enumerate(value))
         if len(value) != len(args):
             raise ConfigError(path, f"a list of {len(args)} values", value)
-        return tuple(_convert(a, v, f"{path}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
+        return tuple(_convert(a, v, f"{path}[{i}]") for i, (a, v) in enumerate(zip(args, value, strict=True)))
     if origin is dict:
         if not isinstance(value, dict):
             raise ConfigError(path, "a table", value)

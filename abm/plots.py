@@ -1,0 +1,143 @@
+"""The standard figures of a run: time series with policy events marked and labelled."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.dates as mdates  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+DPI = 100
+
+
+def mark_events(ax, events, start: dt.date | None = None, end: dt.date | None = None) -> None:
+    """Draw a dashed vertical line and a short label for each dated event inside the axis."""
+    seen = set()
+    ymax = ax.get_ylim()[1]
+    for i, event in enumerate(sorted(events, key=lambda e: e.date)):
+        if (start and event.date < start) or (end and event.date > end):
+            continue
+        label = event.label or f"{event.kind} {event.state}".strip()
+        if (event.date, label) in seen:
+            continue
+        seen.add((event.date, label))
+        x = pd.Timestamp(event.date)
+        ax.axvline(x, color="0.45", linestyle="--", linewidth=0.8, zorder=0)
+        ax.annotate(
+            label, (x, ymax), xytext=(2, -4 - 9 * (i % 4)), textcoords="offset points",
+            fontsize=6.5, color="0.3", va="top", rotation=0,
+        )
+
+
+def _date_axis(ax) -> None:
+    ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1, 4, 7, 10)))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m"))
+    ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+    ax.grid(alpha=0.3)
+
+
+def _save(fig, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+    return path
+
+
+def exports_by_destination(result, path: Path, good: str = "magnet", origin: str = "CHN") -> Path:
+    """Monthly exports of `good` from `origin`, stacked by destination (customs table)."""
+    customs = result.customs_monthly
+    flows = customs[(customs["good"] == good) & (customs["origin"] == origin)]
+    table = flows.pivot_table(index="month", columns="destination", values="quantity_t",
+                              aggfunc="sum").fillna(0.0)
+    table.index = pd.to_datetime(table.index + "-15")
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    ax.stackplot(table.index, table.T.to_numpy(), labels=table.columns, alpha=0.85)
+    ax.set_title(f"Monthly {good} exports from {origin} by destination (model customs table)")
+    ax.set_ylabel("tonnes per month")
+    ax.legend(loc="upper left", ncol=len(table.columns), fontsize=8)
+    ax.set_ylim(0, table.sum(axis=1).max() * 1.35 if len(table) else 1)
+    _date_axis(ax)
+    mark_events(ax, result.config.events)
+    return _save(fig, path)
+
+
+def prices(result, path: Path) -> Path:
+    """Weekly price of each good inside and outside China."""
+    frame = result.prices
+    goods = list(dict.fromkeys(frame["good"]))
+    fig, axes = plt.subplots(len(goods), 1, figsize=(9, 3.2 * len(goods)), squeeze=False)
+    for ax, good in zip(axes[:, 0], goods, strict=True):
+        for region, style in (("CHN", "-"), ("ROW", "-")):
+            series = frame[(frame["good"] == good) & (frame["region"] == region)]
+            label = "inside China" if region == "CHN" else "outside China"
+            ax.plot(pd.to_datetime(series["date"]), series["price_usd_per_kg"], style, label=label)
+        ax.set_title(f"{good}: price inside and outside China")
+        ax.set_ylabel("USD per kg")
+        ax.set_ylim(bottom=0)
+        ax.legend(fontsize=8, loc="center left")
+        _date_axis(ax)
+        mark_events(ax, result.config.events)
+    return _save(fig, path)
+
+
+def buyers_halted(result, path: Path, good: str = "magnet") -> Path:
+    """Buyers halted each week by country, and inventory cover by country."""
+    weekly = result.weekly[result.weekly["good"] == good]
+    by_country = weekly.groupby(["date", "country"], as_index=False)[
+        ["buyers_halted", "inventory_t", "mean_demand_t"]
+    ].sum()
+    by_country["cover_weeks"] = by_country["inventory_t"] / by_country["mean_demand_t"]
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6.5), sharex=True)
+    for country, rows in by_country.groupby("country"):
+        dates = pd.to_datetime(rows["date"])
+        top.plot(dates, rows["buyers_halted"], label=country)
+        bottom.plot(dates, rows["cover_weeks"], label=country)
+    top.set_title(f"{good} buyers halted (less than half of weekly demand covered), by country")
+    top.set_ylabel("buyers halted")
+    top.legend(fontsize=8, ncol=4)
+    bottom.set_title(f"{good} inventory held by buyers, by country")
+    bottom.set_ylabel("weeks of demand")
+    bottom.set_ylim(bottom=0)
+    for ax in (top, bottom):
+        _date_axis(ax)
+        mark_events(ax, result.config.events)
+    return _save(fig, path)
+
+
+def licences(result, path: Path) -> Path | None:
+    """Licence applications filed, approved and refused each week, and the backlog."""
+    frame = result.licences
+    if frame.empty:
+        return None
+    offices = frame[["state", "good"]].drop_duplicates().itertuples(index=False)
+    offices = list(offices)
+    fig, axes = plt.subplots(len(offices), 1, figsize=(9, 3.4 * len(offices)), squeeze=False)
+    for ax, (state, good) in zip(axes[:, 0], offices, strict=True):
+        rows = frame[(frame["state"] == state) & (frame["good"] == good)]
+        dates = pd.to_datetime(rows["date"])
+        for column in ("filed_t", "approved_t", "refused_t"):
+            ax.plot(dates, rows[column], label=column.replace("_t", ""))
+        ax.plot(dates, rows["backlog_t"], "k:", label="backlog (pending)")
+        ax.set_title(f"{state} export licences for {good}")
+        ax.set_ylabel("tonnes per week; backlog in t")
+        ax.legend(fontsize=8)
+        _date_axis(ax)
+        mark_events(ax, result.config.events)
+    return _save(fig, path)
+
+
+def standard_figures(result, directory: Path) -> list[Path]:
+    """Write the standard figures of a run into `directory`; return their paths."""
+    directory = Path(directory)
+    made = [
+        exports_by_destination(result, directory / "exports_by_destination.png"),
+        prices(result, directory / "prices.png"),
+        buyers_halted(result, directory / "buyers_halted.png"),
+        licences(result, directory / "licences.png"),
+    ]
+    return [p for p in made if p is not None]

@@ -1,0 +1,126 @@
+"""The Mesa model: builds with defaults, is deterministic, conserves material."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import abm
+from abm.agents.buyer import MagnetBuyer
+from abm.agents.exporter import Exporter
+from abm.agents.state import State
+from abm.model import ExportControlModel
+from abm.scenario import from_dict
+
+
+def test_smoke_model_builds_with_defaults_and_runs():
+    model = ExportControlModel(rng=42)
+    assert len(model.agents_by_type[State]) == 7
+    assert len(model.agents_by_type[Exporter]) >= 8
+    assert len(model.agents_by_type[MagnetBuyer]) > 100
+    model.run_for(10)
+    assert model.steps == 10
+    assert model.date == dt.date(2024, 3, 4)
+    assert not model.buyers.halted.any()
+
+
+def test_same_seed_same_numbers_different_seed_different_numbers():
+    config = abm.load("april-2025-controls")
+    until = dt.date(2025, 9, 30)
+    a = abm.run(config, seed=7, until=until).customs_monthly
+    b = abm.run(config, seed=7, until=until).customs_monthly
+    c = abm.run(config, seed=8, until=until).customs_monthly
+    assert a.to_csv(index=False) == b.to_csv(index=False)
+    assert a.to_csv(index=False) != c.to_csv(index=False)
+
+
+def test_agent_handles_read_the_arrays():
+    model = ExportControlModel(rng=1)
+    model.run_for(3)
+    buyer = model.buyer_agents[5]
+    assert buyer.inventory_t == model.buyers.inventory_t[5]
+    assert buyer.cover_weeks > 0
+    exporter = model.exporter_agents[0]
+    assert exporter.capacity_t_per_week == model.exporters.capacity_t[0]
+
+
+def test_a_subclass_overrides_a_decision_rule():
+    class NeverStockpiles(MagnetBuyer):
+        @staticmethod
+        def target_cover_weeks(base_cover, alert, gain):
+            return base_cover
+
+    model = ExportControlModel(rng=1)
+    ordinary = model.buyer_agents[0]
+    model.buyer_classes = [(NeverStockpiles, np.arange(len(model.buyer_agents)))]
+    model.raise_alert("*", ("*",), 1.0)
+    model.run_for(1)
+    assert model.buyers.cover_weeks[ordinary.index] == model.buyers.base_cover_weeks[ordinary.index]
+
+
+def _random_scenario(draw):
+    countries = ["CHN", "USA", "EU"][: draw(st.integers(2, 3))]
+    exporters = []
+    for i, country in enumerate(countries[: draw(st.integers(1, len(countries)))]):
+        exporters.append({
+            "name": f"maker{i}", "country": country, "good": "magnet",
+            "capacity_t_per_week": draw(st.floats(0.0, 200.0)),
+            "inventory_weeks": draw(st.floats(0.0, 4.0)),
+        })
+    origins = sorted({e["country"] for e in exporters})
+    buyers = []
+    for country in countries:
+        weights = [draw(st.floats(0.1, 1.0)) for _ in origins]
+        shares = [w / sum(weights) for w in weights]
+        shares[-1] = 1.0 - sum(shares[:-1])
+        buyers.append({
+            "country": country, "sector": draw(st.sampled_from(["automotive", "defence"])),
+            "good": "magnet", "demand_t_per_year": draw(st.floats(0.0, 5000.0)),
+            "count": draw(st.integers(1, 4)),
+            "cover_weeks": [1.0, draw(st.floats(1.0, 8.0))],
+            "sourcing": dict(zip(origins, shares, strict=True)),
+        })
+    regime = draw(st.sampled_from(["licence", "quota", "ban", "none"]))
+    events = [{
+        "date": dt.date(2024, 1, 1) + dt.timedelta(days=draw(st.integers(0, 200))),
+        "kind": "export_control", "state": origins[0], "good": "magnet",
+        "control": {
+            "regime": regime, "review_weeks": draw(st.floats(0.0, 10.0)),
+            "review_capacity_t_per_week": draw(st.floats(1.0, 500.0)),
+            "approval": draw(st.floats(0.0, 1.0)), "quota_t_per_year": draw(st.floats(0, 5000)),
+        },
+    }]
+    if draw(st.booleans()):
+        events.append({"date": events[0]["date"] + dt.timedelta(days=60),
+                       "kind": "export_control", "state": origins[0], "good": "magnet",
+                       "control": {"regime": draw(st.sampled_from(["none", "ban"]))}})
+    return {
+        "scenario": {"name": "random", "start": dt.date(2024, 1, 1), "end": dt.date(2024, 12, 31)},
+        "goods": [{"name": "magnet", "reference_price_usd_per_kg": {"CHN": 50.0, "ROW": 60.0}}],
+        "countries": [{"code": c, "price_region": "CHN" if c == "CHN" else "ROW"}
+                      for c in countries],
+        "exporters": exporters, "buyers": buyers, "events": events,
+        "market": {"demand_cv": draw(st.floats(0.0, 0.3)),
+                   "transit_weeks": {"default": draw(st.integers(0, 6))}},
+    }
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data(), st.integers(0, 2**32 - 1))
+def test_material_is_conserved_in_random_small_scenarios(data, seed):
+    config = from_dict(data.draw(st.builds(lambda: None).flatmap(
+        lambda _: st.composite(lambda draw: _random_scenario(draw))())), "random")
+    result = abm.run(config, seed=seed)
+    for good, parts in result.material_balance().items():
+        supply = parts["initial_stock_t"] + parts["produced_t"]
+        uses = (parts["consumed_t"] + parts["buyer_inventory_t"] + parts["exporter_inventory_t"]
+                + parts["in_transit_t"] + parts["queued_t"])
+        assert abs(supply - uses) <= 1e-6 * max(1.0, supply), (good, parts)
+        for name, value in parts.items():
+            assert value >= -1e-6, (good, name, value)
+    shipped = result.shipments["quantity_t"].sum()
+    assert shipped >= 0
+    assert (result.weekly["used_t"] <= result.weekly["demand_t"] + 1e-9).all()
