@@ -157,6 +157,7 @@ class ExportControlModel(mesa.Model):
         self.recorder = Recorder(self)
         self._shipped_this_week = np.zeros(self.pairs.buyer.size)
         self._new_orders_t = np.zeros(self.pairs.buyer.size)
+        self._always = np.ones(self.pairs.buyer.size)
         self.orders_t = self.buyers.mean_demand_t.copy()
         self.quota_used_t: dict[tuple[str, str, int], float] = {}
         self.produced_total_t = np.zeros(len(self.goods))
@@ -347,6 +348,8 @@ class ExportControlModel(mesa.Model):
         self.pair_regime = np.zeros(n, dtype=np.int64)
         self.pair_approval = np.ones(n)
         self.pair_wait_weeks = np.zeros(n)
+        self.pair_controlled_share = np.ones(n)
+        self.pair_hold_weeks = np.zeros(n)
         self.pair_general = np.zeros(n, dtype=bool)
         self.pair_tariff = np.zeros(n)
         pair_good = b.good[p.buyer]
@@ -360,7 +363,12 @@ class ExportControlModel(mesa.Model):
                     continue
                 self.pair_regime[mask] = _REGIME_CODE[control.regime]
                 if control.regime == "licence":
-                    self.pair_wait_weeks[mask] = control.review_weeks
+                    share = control.controlled_share
+                    self.pair_controlled_share[mask] = share
+                    self.pair_hold_weeks[mask] = control.customs_hold_weeks
+                    self.pair_wait_weeks[mask] = (
+                        share * control.review_weeks + (1 - share) * control.customs_hold_weeks
+                    )
                     table = np.full((len(self.countries), len(self.sectors)), control.approval)
                     for dest, prob in control.approval_by_destination.items():
                         table[self.country_index[dest], :] = prob
@@ -476,10 +484,19 @@ class ExportControlModel(mesa.Model):
         e.inventory_t -= np.bincount(p.exporter, weights=shipped, minlength=n_e)
         e.inventory_t = np.maximum(e.inventory_t, 0.0)
         p.backlog_t -= shipped
+        # Under a licence regime the controlled share of a shipment waits for a licence; the
+        # rest leaves at once, or waits in customs while customs holds the whole tariff code.
         licensed = (self.pair_regime == LICENCE) & ~self.pair_general & (shipped > 0)
-        self._dispatch(np.flatnonzero(~licensed & (shipped > 0)), shipped[~licensed & (shipped > 0)])
-        self._file_applications(np.flatnonzero(licensed), shipped[licensed])
-        e.expected_orders_t += 0.1 * (
+        controlled = np.where(licensed, shipped * self.pair_controlled_share, 0.0)
+        free = shipped - controlled
+        held = licensed & (self.pair_hold_weeks > 0) & (free > 0)
+        leaving = (free > 0) & ~held
+        self._dispatch(np.flatnonzero(leaving), free[leaving])
+        self._file(np.flatnonzero(held), free[held], customs=True)
+        to_office = controlled > 0
+        self._file(np.flatnonzero(to_office), controlled[to_office], customs=False)
+        smoothing = 1.0 / self.config.market.exporter_forecast_weeks
+        e.expected_orders_t += smoothing * (
             np.bincount(p.exporter, weights=self._new_orders_t, minlength=n_e) - e.expected_orders_t
         )
 
@@ -518,29 +535,37 @@ class ExportControlModel(mesa.Model):
                     self.quota_used_t[key] = used + min(wanted, allowance)
         return shippable
 
-    def _file_applications(self, pair: np.ndarray, quantity_t: np.ndarray) -> None:
+    def _file(self, pair: np.ndarray, quantity_t: np.ndarray, customs: bool) -> None:
+        """Put shipments in the origin State's licence queue (or customs hold) for the good."""
         if pair.size == 0:
             return
         p = self.pairs
         np.add.at(self.buyers.queued_t, p.buyer[pair], quantity_t)
         pair_good = self.buyers.good[p.buyer[pair]]
         for state in self.states.values():
-            for good, office in state.offices.items():
+            queues = state.customs_holds if customs else state.offices
+            for good, office in queues.items():
                 mask = (p.origin[pair] == self.country_index[state.code]) & (
                     pair_good == self.good_index[good]
                 )
                 if mask.any():
                     office.file(self.time, pair[mask], quantity_t[mask], self.rng)
-                    self.recorder.add_licence_flow(state.code, good, "filed", quantity_t[mask].sum())
+                    kind = "held" if customs else "filed"
+                    self.recorder.add_licence_flow(state.code, good, kind, quantity_t[mask].sum())
 
     def _review_licences(self) -> None:
+        record = self.recorder.add_licence_flow
         for state in self.states.values():
             for good, office in state.offices.items():
                 decided = office.review(self.time, self.pair_approval, self.rng)
                 self.release_applications(decided.approved_pair, decided.approved_t)
                 self.return_applications(decided.refused_pair, decided.refused_t)
-                self.recorder.add_licence_flow(state.code, good, "approved", decided.approved_t.sum())
-                self.recorder.add_licence_flow(state.code, good, "refused", decided.refused_t.sum())
+                record(state.code, good, "approved", decided.approved_t.sum())
+                record(state.code, good, "refused", decided.refused_t.sum())
+            for good, hold in state.customs_holds.items():
+                cleared = hold.review(self.time, self._always, self.rng)
+                self.release_applications(cleared.approved_pair, cleared.approved_t)
+                record(state.code, good, "cleared", cleared.approved_t.sum())
 
     def release_applications(self, pair: np.ndarray, quantity_t: np.ndarray) -> None:
         """Approved (or no longer controlled) applications leave the queue and ship."""

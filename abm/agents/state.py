@@ -35,6 +35,7 @@ class State(mesa.Agent):
         self.strategy = strategy
         self.controls: dict[str, ExportControl] = {}
         self.offices: dict[str, LicenceOffice] = {}
+        self.customs_holds: dict[str, LicenceOffice] = {}
         self.tariffs: dict[tuple[str, str], float] = {}
         self.general_licences: list[GeneralLicence] = []
 
@@ -72,11 +73,32 @@ class State(mesa.Agent):
                 self.model.release_applications(pair, quantity_t)
             else:
                 self.model.return_applications(pair, quantity_t)
+        self._set_customs_hold(good, control)
         if control.regime == "none":
             self.controls.pop(good, None)
         else:
             self.controls[good] = control
         self.model.policy_changed()
+
+    def _set_customs_hold(self, good: str, control: ExportControl) -> None:
+        """Customs holds the uncontrolled part of a licensed good while the regime says so;
+        when the hold ends, held goods clear (or go back to the exporters under a ban)."""
+        hold = self.customs_holds.get(good)
+        holding = control.regime == "licence" and control.customs_hold_weeks > 0
+        if holding:
+            rules = ExportControl(review_weeks=control.customs_hold_weeks,
+                                  review_cv=control.review_cv)
+            if hold is None:
+                self.customs_holds[good] = LicenceOffice(rules)
+            else:
+                hold.control = rules
+        elif hold is not None:
+            pair, quantity_t = hold.withdraw_all()
+            del self.customs_holds[good]
+            if control.regime == "ban":
+                self.model.return_applications(pair, quantity_t)
+            else:
+                self.model.release_applications(pair, quantity_t)
 
     def change_control(self, good: str, changes: dict[str, float]) -> None:
         """Change some fields of the regime on `good` (e.g. `approval_by_destination.USA`)."""

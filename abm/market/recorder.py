@@ -63,6 +63,8 @@ class Recorder:
         for state in model.states.values():
             for good, office in state.offices.items():
                 self._pending[(state.code, good, "backlog")] = office.backlog_t
+            for good, hold in state.customs_holds.items():
+                self._pending[(state.code, good, "customs_backlog")] = hold.backlog_t
         for key_l, value in self._pending.items():
             self.licence.setdefault(key_l, np.zeros(self._weeks))[w] = value
         self._pending = {}
@@ -140,10 +142,11 @@ class Recorder:
 
     def weekly_licences(self, model) -> pd.DataFrame:
         """One row per (week, State, good) that ever had a licence office: tonnes filed,
-        approved, refused, and the backlog at the end of the week."""
+        approved, refused and pending (backlog) at the end of the week; tonnes of the
+        uncontrolled share held by customs, cleared, and still held (customs_backlog)."""
         weeks = model.steps
         offices = sorted({(s, g) for s, g, _ in self.licence})
-        columns = ("filed", "approved", "refused", "backlog")
+        columns = ("filed", "approved", "refused", "backlog", "held", "cleared", "customs_backlog")
         rows = []
         for state, good in offices:
             frame = pd.DataFrame(

@@ -79,10 +79,11 @@ class LicencePolicyEvent(EventKind):
             if head == "approval_by_destination" and key.split(".")[-1] not in codes:
                 raise ConfigError(f"{path}.changes.{key}", "approval_by_destination.<country>")
             value = event.changes[key]
-            if head.startswith("approval") and not 0.0 <= value <= 1.0:
+            if head.startswith("approval_by") and not 0.0 <= value <= 1.0:
                 raise ConfigError(f"{path}.changes.{key}", "a probability in [0, 1]", value)
-            if value < 0:
-                raise ConfigError(f"{path}.changes.{key}", "a number >= 0", value)
+            if not head.startswith("approval_by"):
+                # Check the value as the regime itself would.
+                dataclasses.replace(ExportControl(), **{key: value}).check(f"{path}.changes")
 
     @staticmethod
     def apply(model, event):

@@ -183,7 +183,10 @@ class Market:
     `sourcing_price_elasticity` and reliability weight `sourcing_reliability_weight`.
     Stockpiling: when an alert is raised (a control announced or feared), buyers' target cover
     rises by `stockpile_cover_gain` times the alert level; alerts decay with
-    `alert_half_life_weeks`. `demand_cv` is the week-to-week noise of each buyer's demand.
+    `alert_half_life_weeks`; a buyer that halts raises its own alert to
+    `restock_after_shortage` (it restocks above its usual cover after a shortage).
+    `demand_cv` is the week-to-week noise of each buyer's demand. Producers forecast orders by
+    smoothing them over `exporter_forecast_weeks`.
     """
 
     transit_weeks: dict[str, int] = field(default_factory=lambda: {"default": 3})
@@ -198,6 +201,7 @@ class Market:
     stockpile_cover_gain: float = 1.0
     alert_half_life_weeks: float = 13.0
     restock_after_shortage: float = 0.0
+    exporter_forecast_weeks: float = 10.0
 
     def check(self, path: str) -> None:
         for route, weeks in self.transit_weeks.items():
@@ -216,6 +220,7 @@ class Market:
         _non_negative(f"{path}.stockpile_cover_gain", self.stockpile_cover_gain)
         _positive(f"{path}.alert_half_life_weeks", self.alert_half_life_weeks)
         _non_negative(f"{path}.restock_after_shortage", self.restock_after_shortage)
+        _positive(f"{path}.exporter_forecast_weeks", self.exporter_forecast_weeks)
 
 
 Regime = Literal["none", "licence", "quota", "ban"]
@@ -231,6 +236,10 @@ class ExportControl:
     default, overridden by `approval_by_destination` and then `approval_by_sector` (the lower
     of the two when both apply). `quota`: shipments abroad are capped at `quota_t_per_year`.
     `ban`: nothing ships abroad. `none`: the control is lifted.
+
+    A licence may cover only part of a good: `controlled_share` of each shipment needs a licence
+    (for magnets, the Dy/Tb-bearing grades); the rest shares the tariff code and, while
+    `customs_hold_weeks` > 0, customs holds it that long (mean; same spread) before it leaves.
     """
 
     regime: Regime = "licence"
@@ -241,8 +250,8 @@ class ExportControl:
     approval_by_destination: dict[str, float] = field(default_factory=dict)
     approval_by_sector: dict[str, float] = field(default_factory=dict)
     quota_t_per_year: float = 0.0
-    holds_same_code: bool = False
-    hold_weeks: float = 0.0
+    controlled_share: float = 1.0
+    customs_hold_weeks: float = 0.0
 
     def check(self, path: str) -> None:
         _non_negative(f"{path}.review_weeks", self.review_weeks)
@@ -254,7 +263,8 @@ class ExportControl:
         for key, p in self.approval_by_sector.items():
             _probability(f"{path}.approval_by_sector.{key}", p)
         _non_negative(f"{path}.quota_t_per_year", self.quota_t_per_year)
-        _non_negative(f"{path}.hold_weeks", self.hold_weeks)
+        _probability(f"{path}.controlled_share", self.controlled_share)
+        _non_negative(f"{path}.customs_hold_weeks", self.customs_hold_weeks)
 
 
 @dataclass(frozen=True)
