@@ -1,0 +1,87 @@
+"""`abm sweep SPEC --out DIR [--workers N | --scheduler ADDRESS | --serial]` and
+`abm analyze DIR`, registered on the main command line by `add_subcommands(subparsers)`.
+
+Also runnable alone: `python -m abm.sweep.cli sweep ...`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from abm.scenario import ScenarioError
+
+
+def add_subcommands(subparsers) -> None:
+    sweep = subparsers.add_parser(
+        "sweep", help="run (or resume) a parameter sweep into a folder",
+        description="Run every design point and replication of a sweep spec (TOML); results "
+        "go to DIR/runs.parquet. Running the same command again resumes.")
+    sweep.add_argument("spec", help="sweep spec file (TOML), e.g. experiments/specs/smoke.toml")
+    sweep.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    where = sweep.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, metavar="N",
+                       help="local worker processes (default: all cores)")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="Dask scheduler address (tcp://host:8786), or 'local' for a local "
+                       "Dask cluster with one worker per core")
+    where.add_argument("--serial", action="store_true", help="run in this process (debugging)")
+    sweep.add_argument("--batch-runs", type=int, default=256, metavar="K",
+                       help="write results every K runs (default 256)")
+    sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sweep.set_defaults(func=sweep_command)
+
+    analyze = subparsers.add_parser(
+        "analyze", help="Sobol'/Morris indices and figures of a finished sweep",
+        description="Write indices (CSV) and figures of sweep folder DIR into DIR/analysis.")
+    analyze.add_argument("dir", help="a sweep output folder")
+    analyze.add_argument("--to", metavar="FOLDER", help="write here instead of DIR/analysis")
+    analyze.set_defaults(func=analyze_command)
+
+
+def _fail(command: str, err: Exception) -> int:
+    print(f"abm {command}: error: {err}", file=sys.stderr)
+    return 2
+
+
+def sweep_command(args: argparse.Namespace) -> int:
+    from abm.sweep.runner import run_sweep
+    from abm.sweep.spec import SpecError, load_spec
+    from abm.sweep.store import SweepDirError
+
+    if args.workers is not None and args.workers < 1:
+        return _fail("sweep", ValueError("--workers: expected an integer >= 1"))
+    try:
+        spec = load_spec(args.spec)
+        report = run_sweep(spec, args.out, workers=args.workers, scheduler=args.scheduler,
+                           serial=args.serial, progress=not args.no_progress,
+                           batch_runs=max(1, args.batch_runs))
+    except (SpecError, ScenarioError, SweepDirError) as err:
+        return _fail("sweep", err)
+    except OSError as err:
+        return _fail("sweep", err)
+    print(report.summary())
+    return 1 if report.not_done else 0
+
+
+def analyze_command(args: argparse.Namespace) -> int:
+    from abm.sweep.analysis import AnalysisError, analyze
+
+    try:
+        written = analyze(args.dir, args.to)
+    except (AnalysisError, OSError) as err:
+        return _fail("analyze", err)
+    for path in written:
+        print(path)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="abm", description="Sweeps of the export-control model")
+    add_subcommands(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

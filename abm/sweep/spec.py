@@ -1,0 +1,518 @@
+"""Sweep specifications: a TOML file loaded into frozen dataclasses and checked once.
+
+A spec names the base scenario, the parameters to vary (scenario fields addressed by path, as
+`abm.override` takes them), the design, the replications and the outcomes to keep:
+
+    [sweep]
+    name = "smoke"
+    scenario = "april-2025-controls"   # built-in name, or a path relative to the spec
+    until = 2025-06-30                 # optional: stop every run at this date
+    seed = 20250404                    # root of every run's seed
+    replications = 2
+
+    [design]
+    kind = "grid"                      # grid | lhs | sobol | morris
+
+    [[parameters]]
+    name = "approval"                  # column name (default: the path)
+    path = "events[0].control.approval"
+    values = [0.25, 0.75]              # or range = [low, high] (+ steps = k for a grid)
+
+    [outcomes]
+    metrics = ["buyer_weeks_halted:USA"]
+    series = ["exports_t:magnet:CHN"]  # optional monthly/weekly series
+
+A parameter may set several paths at once (`paths = [...]`), address every element of a list
+with `[*]` (`buyers[*].cover_weeks`), and multiply the base values instead of replacing them
+(`scale = true`; a pair such as `cover_weeks` is multiplied element by element, whole numbers
+are rounded). Every problem raises `SpecError` naming the file, the field and what was expected.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from abm import outcomes as outcome_kinds
+from abm.scenario import Scenario, ScenarioError, load, override
+from abm.scenario.load import to_dict
+from abm.sweep.series import check_series
+
+DESIGN_KINDS = ("grid", "lhs", "sobol", "morris")
+
+
+class SpecError(ValueError):
+    """A sweep spec cannot be used; the message names the file, the field and what was
+    expected, and is meant to be shown to the user as it is."""
+
+    def __init__(self, source: str, path: str, expected: str, got: Any = dataclasses.MISSING):
+        self.source = source
+        self.path = path
+        self.expected = expected
+        shown = "" if got is dataclasses.MISSING else f", got {got!r}"
+        where = f"{source}: {path}" if path else source
+        super().__init__(f"{where}: expected {expected}{shown}")
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One varied input. `targets` are the scenario paths it sets (wildcards expanded) with
+    their values in the base scenario; with `scale`, the design value multiplies them."""
+
+    name: str
+    targets: tuple[tuple[str, Any], ...]
+    values: tuple[Any, ...] | None = None
+    low: float | None = None
+    high: float | None = None
+    steps: int | None = None
+    scale: bool = False
+    integer: bool = False
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        if self.values is not None:
+            return (min(self.values), max(self.values))
+        return (self.low, self.high)
+
+    def grid_values(self) -> tuple[Any, ...]:
+        if self.values is not None:
+            return self.values
+        step = (self.high - self.low) / (self.steps - 1)
+        return tuple(self.cast(self.low + i * step) for i in range(self.steps))
+
+    def cast(self, value: Any) -> Any:
+        """A design value as this parameter's column holds it (rounded if `integer`)."""
+        if self.integer:
+            return int(round(float(value)))
+        if isinstance(value, bool | str):
+            return value
+        return float(value)
+
+    def changes(self, value: Any) -> dict[str, Any]:
+        """The `abm.override` changes that put `value` into the scenario."""
+        if not self.scale:
+            return {path: value for path, _ in self.targets}
+        return {path: _scaled(base, value) for path, base in self.targets}
+
+
+@dataclass(frozen=True)
+class Design:
+    kind: str = "grid"
+    samples: int = 0  # lhs: number of points
+    n: int = 0  # sobol: base sample size (power of two)
+    second_order: bool = False  # sobol
+    trajectories: int = 0  # morris
+    levels: int = 4  # morris
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """A loaded, checked sweep. `base` is the scenario every run starts from."""
+
+    name: str
+    source: str
+    scenario: str
+    base: Scenario
+    parameters: tuple[Parameter, ...]
+    design: Design
+    seed: int
+    replications: int
+    metrics: tuple[str, ...]
+    series: tuple[str, ...] = ()
+    until: dt.date | None = None
+    description: str = ""
+
+    @property
+    def parameter_names(self) -> list[str]:
+        return [p.name for p in self.parameters]
+
+    def scenario_for(self, values: tuple[Any, ...]) -> Scenario:
+        """The base scenario with one design point's values applied (validated)."""
+        changes: dict[str, Any] = {}
+        for parameter, value in zip(self.parameters, values, strict=True):
+            changes.update(parameter.changes(value))
+        return override(self.base, changes, source=f"scenario {self.base.name!r}")
+
+    def fingerprint(self) -> str:
+        """A hash of everything that determines the runs' results (not the name or text)."""
+        content = {
+            "base": to_dict(self.base),
+            "parameters": [dataclasses.asdict(p) for p in self.parameters],
+            "design": dataclasses.asdict(self.design),
+            "seed": self.seed,
+            "replications": self.replications,
+            "metrics": list(self.metrics),
+            "series": list(self.series),
+            "until": self.until,
+        }
+        text = json.dumps(content, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+_SPEC_KEYS = {
+    "sweep": {"name", "description", "scenario", "until", "seed", "replications"},
+    "design": {"kind", "samples", "n", "second_order", "trajectories", "levels"},
+    "parameters": {"name", "path", "paths", "values", "range", "steps", "scale", "integer"},
+    "outcomes": {"metrics", "series"},
+}
+
+
+def load_spec(path: str | Path) -> SweepSpec:
+    """Read and check a sweep spec file."""
+    path = Path(path)
+    source = str(path)
+    try:
+        with path.open("rb") as handle:
+            raw = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as err:
+        raise SpecError(source, "", f"valid TOML ({err})") from None
+    except OSError as err:
+        raise SpecError(source, "", f"a readable spec file ({err.strerror})") from None
+    return spec_from_dict(raw, source=source, root=path.parent)
+
+
+def spec_from_dict(raw: dict[str, Any], source: str = "<spec>", root: Path | None = None
+                   ) -> SweepSpec:
+    """Build and check a spec from a TOML-shaped dict; `root` resolves a relative scenario."""
+    for table in raw:
+        if table not in _SPEC_KEYS:
+            raise SpecError(source, table, f"one of the tables {sorted(_SPEC_KEYS)}")
+    header = _table(raw, "sweep", source)
+    scenario_ref = _get(header, "scenario", str, source, "sweep", required=True)
+    base = _load_base(scenario_ref, source, root)
+    until = header.get("until")
+    if until is not None:
+        if not isinstance(until, dt.date) or isinstance(until, dt.datetime):
+            raise SpecError(source, "sweep.until", "a date YYYY-MM-DD", until)
+        if not base.start <= until <= base.end:
+            raise SpecError(source, "sweep.until",
+                            f"a date between the scenario's start {base.start} and end {base.end}",
+                            str(until))
+    seed = _get(header, "seed", int, source, "sweep", default=0)
+    if seed < 0:
+        raise SpecError(source, "sweep.seed", "an integer >= 0", seed)
+    replications = _get(header, "replications", int, source, "sweep", default=1)
+    if replications < 1:
+        raise SpecError(source, "sweep.replications", "an integer >= 1", replications)
+
+    design = _design(_table(raw, "design", source, required=False), source)
+    entries = raw.get("parameters")
+    if not isinstance(entries, list) or not entries:
+        raise SpecError(source, "parameters", "at least one [[parameters]] table")
+    parameters = tuple(
+        _parameter(entry, f"parameters[{i}]", design, base, source)
+        for i, entry in enumerate(entries)
+    )
+    names = [p.name for p in parameters]
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            raise SpecError(source, f"parameters[{i}].name", "a name not used by another parameter",
+                            name)
+
+    table = _table(raw, "outcomes", source)
+    metrics = tuple(_string_list(table, "metrics", source, required=True))
+    try:
+        outcome_kinds.check_names(metrics)
+    except ValueError as err:
+        raise SpecError(source, "outcomes.metrics", str(err).replace("unknown outcome ", "a known "
+                        "outcome kind, not ")) from None
+    series = tuple(_string_list(table, "series", source, required=False))
+    try:
+        check_series(series)
+    except ValueError as err:
+        raise SpecError(source, "outcomes.series", str(err)) from None
+    clash = set(metrics) & set(names)
+    if clash:
+        raise SpecError(source, "outcomes.metrics", "names different from the parameters'",
+                        sorted(clash))
+    _try_outcomes(base, metrics, series, source)
+
+    return SweepSpec(
+        name=_get(header, "name", str, source, "sweep", default=Path(source).stem),
+        description=_get(header, "description", str, source, "sweep", default=""),
+        source=source,
+        scenario=scenario_ref,
+        base=base,
+        parameters=parameters,
+        design=design,
+        seed=seed,
+        replications=replications,
+        metrics=metrics,
+        series=series,
+        until=until,
+    )
+
+
+def _load_base(ref: str, source: str, root: Path | None) -> Scenario:
+    candidate = (root / ref) if root is not None else Path(ref)
+    try:
+        return load(candidate if candidate.is_file() else ref)
+    except ScenarioError as err:
+        raise SpecError(source, "sweep.scenario", f"a loadable scenario ({err})") from None
+
+
+def _design(table: dict[str, Any], source: str) -> Design:
+    kind = _get(table, "kind", str, source, "design", default="grid")
+    if kind not in DESIGN_KINDS:
+        raise SpecError(source, "design.kind", f"one of {list(DESIGN_KINDS)}", kind)
+    design = Design(
+        kind=kind,
+        samples=_get(table, "samples", int, source, "design", default=0),
+        n=_get(table, "n", int, source, "design", default=0),
+        second_order=_get(table, "second_order", bool, source, "design", default=False),
+        trajectories=_get(table, "trajectories", int, source, "design", default=0),
+        levels=_get(table, "levels", int, source, "design", default=4),
+    )
+    if kind == "lhs" and design.samples < 1:
+        raise SpecError(source, "design.samples", "the number of Latin hypercube points (>= 1)",
+                        design.samples)
+    if kind == "sobol" and (design.n < 2 or design.n & (design.n - 1)):
+        raise SpecError(source, "design.n", "a power of two >= 2 for a Sobol' design "
+                        "(for example 64, 128, 256)", design.n)
+    if kind == "morris":
+        if design.trajectories < 2:
+            raise SpecError(source, "design.trajectories", "an integer >= 2", design.trajectories)
+        if design.levels < 2 or design.levels % 2:
+            raise SpecError(source, "design.levels", "an even integer >= 2", design.levels)
+    return design
+
+
+def _parameter(entry: Any, where: str, design: Design, base: Scenario, source: str) -> Parameter:
+    if not isinstance(entry, dict):
+        raise SpecError(source, where, "a [[parameters]] table")
+    for key in entry:
+        if key not in _SPEC_KEYS["parameters"]:
+            raise SpecError(source, f"{where}.{key}",
+                            f"a parameter field (one of {sorted(_SPEC_KEYS['parameters'])})")
+    if ("path" in entry) == ("paths" in entry):
+        raise SpecError(source, where, "exactly one of path = \"...\" or paths = [...]")
+    paths = [entry["path"]] if "path" in entry else entry["paths"]
+    field = f"{where}.path" if "path" in entry else f"{where}.paths"
+    if not isinstance(paths, list) or not paths or not all(isinstance(p, str) for p in paths):
+        raise SpecError(source, field, "a scenario field path or a non-empty list of them",
+                        paths)
+    scale = _get(entry, "scale", bool, source, where, default=False)
+    integer = _get(entry, "integer", bool, source, where, default=False)
+    raw_base = to_dict(base)
+    targets = []
+    for path in paths:
+        for expanded in _expand(raw_base, path):
+            try:
+                targets.append((expanded, _get_path(raw_base, expanded)))
+            except (KeyError, IndexError, TypeError):
+                raise SpecError(source, field, f"a field of scenario {base.name!r} "
+                                "(for example market.halt_threshold)", path) from None
+    if not targets:
+        raise SpecError(source, field, "a path that matches at least one field", paths)
+    if scale:
+        for path, value in targets:
+            if not _scalable(value):
+                raise SpecError(source, field, f"a numeric field to scale ({path} is not)", value)
+
+    has_values, has_range = "values" in entry, "range" in entry
+    if has_values == has_range:
+        raise SpecError(source, where, "exactly one of values = [...] or range = [low, high]")
+    values = low = high = steps = None
+    if has_values:
+        values = entry["values"]
+        if not isinstance(values, list):
+            raise SpecError(source, f"{where}.values", "a list of values", values)
+        if not values:
+            raise SpecError(source, f"{where}.values", "a non-empty list of values (empty range)")
+        if design.kind != "grid":
+            raise SpecError(source, f"{where}.values",
+                            f"range = [low, high] (a {design.kind} design samples ranges)")
+        if "steps" in entry:
+            raise SpecError(source, f"{where}.steps", "no steps with a list of values")
+    else:
+        bounds = entry["range"]
+        if (not isinstance(bounds, list) or len(bounds) != 2
+                or not all(_is_number(b) for b in bounds)):
+            raise SpecError(source, f"{where}.range", "a list of two numbers [low, high]", bounds)
+        low, high = float(bounds[0]), float(bounds[1])
+        if low > high:
+            raise SpecError(source, f"{where}.range", "a lower bound not above the upper bound",
+                            bounds)
+        if low == high:
+            raise SpecError(source, f"{where}.range", "a non-empty range (low < high)", bounds)
+        if design.kind == "grid":
+            steps = _get(entry, "steps", int, source, where, required=True)
+            if steps < 2:
+                raise SpecError(source, f"{where}.steps", "an integer >= 2", steps)
+        elif "steps" in entry:
+            raise SpecError(source, f"{where}.steps", f"no steps (a {design.kind} design sets "
+                            "its own sample points)")
+
+    name = _get(entry, "name", str, source, where, default=paths[0] if len(paths) == 1 else "")
+    if not name:
+        raise SpecError(source, f"{where}.name", "a name for a parameter that sets several paths")
+    parameter = Parameter(
+        name=name,
+        targets=tuple(targets),
+        values=None if values is None else tuple(values),
+        low=low,
+        high=high,
+        steps=steps,
+        scale=scale,
+        integer=integer,
+    )
+    if values is not None:
+        parameter = dataclasses.replace(parameter, values=tuple(parameter.cast(v) for v in values))
+        if len({type(v) for v in parameter.values}) > 1:
+            raise SpecError(source, f"{where}.values", "values of one type", values)
+    checks = parameter.values if values is not None else (parameter.cast(low),
+                                                          parameter.cast(high))
+    for value in checks:
+        try:
+            override(base, parameter.changes(value), source=f"scenario {base.name!r}")
+        except ScenarioError as err:
+            expected = f"values the scenario accepts ({err})"
+            raise SpecError(source, field if "existing field" in str(err) else where,
+                            expected) from None
+    return parameter
+
+
+def _try_outcomes(base: Scenario, metrics, series, source: str) -> None:
+    """Compute every outcome on a short run, so a wrong argument fails before the sweep."""
+    from abm.run import run
+    from abm.sweep.series import evaluate_series
+
+    result = run(base, 0, until=min(base.end, base.start + dt.timedelta(weeks=8)))
+    for name in metrics:
+        try:
+            outcome_kinds.evaluate(result, [name])
+        except (ValueError, KeyError, IndexError) as err:
+            raise SpecError(source, "outcomes.metrics", f"a computable outcome ({err})",
+                            name) from None
+    for name in series:
+        try:
+            evaluate_series(result, [name])
+        except (ValueError, KeyError, IndexError) as err:
+            raise SpecError(source, "outcomes.series", f"a computable series ({err})",
+                            name) from None
+
+
+# --- small helpers ------------------------------------------------------------------------------
+
+_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+|\*)\]")
+
+
+def _tokens(path: str) -> list[str | int]:
+    out: list[str | int] = []
+    for match in _TOKEN.finditer(path):
+        if match.group(1) is not None:
+            out.append(match.group(1))
+        else:
+            out.append("*" if match.group(2) == "*" else int(match.group(2)))
+    return out
+
+
+def _join(tokens: list[str | int]) -> str:
+    text = ""
+    for token in tokens:
+        text += f"[{token}]" if isinstance(token, int) else (f".{token}" if text else token)
+    return text
+
+
+def _expand(raw: dict[str, Any], path: str) -> list[str]:
+    """Expand `[*]` into every index of the list at that point (paths without it pass)."""
+    tokens = _tokens(path)
+    if "*" not in tokens:
+        return [path]
+    star = tokens.index("*")
+    try:
+        node = _get_path(raw, _join(tokens[:star]))
+    except (KeyError, IndexError, TypeError):
+        return [path]
+    if not isinstance(node, list | tuple):
+        return [path]
+    out = []
+    for i in range(len(node)):
+        out.extend(_expand(raw, _join([*tokens[:star], i, *tokens[star + 1:]])))
+    return out
+
+
+def _get_path(raw: dict[str, Any], path: str) -> Any:
+    node: Any = raw
+    tokens = _tokens(path)
+    if tokens and isinstance(tokens[0], str) and tokens[0] not in raw:
+        node = raw["scenario"]
+    for token in tokens:
+        if token == "*":
+            raise KeyError(path)
+        node = node[token]
+    return node
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _scalable(value: Any) -> bool:
+    if isinstance(value, list | tuple):
+        return bool(value) and all(_is_number(v) for v in value)
+    return _is_number(value)
+
+
+def _scaled(base: Any, factor: float) -> Any:
+    if isinstance(base, list | tuple):
+        return [_scaled(v, factor) for v in base]
+    if isinstance(base, int):
+        return max(1, int(round(base * factor))) if base > 0 else base
+    return base * factor
+
+
+def _table(raw: dict[str, Any], name: str, source: str, required: bool = True) -> dict[str, Any]:
+    table = raw.get(name)
+    if table is None and not required:
+        return {}
+    if not isinstance(table, dict):
+        raise SpecError(source, name, f"a [{name}] table")
+    for key in table:
+        if key not in _SPEC_KEYS[name]:
+            raise SpecError(source, f"{name}.{key}",
+                            f"a field of [{name}] (one of {sorted(_SPEC_KEYS[name])})")
+    return table
+
+
+def _get(table: dict[str, Any], key: str, kind: type, source: str, where: str,
+         default: Any = None, required: bool = False) -> Any:
+    if key not in table:
+        if required:
+            raise SpecError(source, f"{where}.{key}", "a value (this field is required)")
+        return default
+    value = table[key]
+    ok = isinstance(value, kind) and (kind is bool or not isinstance(value, bool))
+    if not ok:
+        names = {int: "an integer", str: "a string", bool: "true or false", float: "a number"}
+        raise SpecError(source, f"{where}.{key}", names.get(kind, kind.__name__), value)
+    return value
+
+
+def _string_list(table: dict[str, Any], key: str, source: str, required: bool) -> list[str]:
+    value = table.get(key)
+    if value is None and not required:
+        return []
+    if (not isinstance(value, list) or not all(isinstance(v, str) for v in value)
+            or (required and not value)):
+        raise SpecError(source, f"outcomes.{key}", "a non-empty list of names", value)
+    if len(set(value)) != len(value):
+        raise SpecError(source, f"outcomes.{key}", "names without repeats", value)
+    return value
+
+
+def spec_seed_children(spec: SweepSpec) -> list[int]:
+    """One seed per replication, from `SeedSequence(spec.seed).spawn`. The same replication
+    uses the same seed at every design point (common random numbers), so differences between
+    design points are not blurred by different draws."""
+    import numpy as np
+
+    children = np.random.SeedSequence(spec.seed).spawn(spec.replications)
+    return [int(child.generate_state(1, np.uint64)[0] >> np.uint64(1)) for child in children]

@@ -1,0 +1,192 @@
+"""The output folder of a sweep, written so that a kill at any moment corrupts nothing.
+
+    DIR/sweep.json      what was run: the spec's fingerprint, parameters, outcomes, design kind
+    DIR/spec.toml       a copy of the spec
+    DIR/design.parquet  the design points (design_id and parameter values)
+    DIR/runs.parquet    one row per finished run (after the sweep has ended)
+    DIR/runs.parts/     batches of rows of the sweep in progress, merged into runs.parquet
+    DIR/series/         the optional series, a Parquet dataset (one file per batch)
+
+Every file appears by `os.replace` of a finished temporary file, so a reader never sees a half
+file. A batch writes its series file, then its runs file: a series file without its runs file
+(a kill in between) is removed on the next start. Every row of runs carries its batch number
+(`part`), so the merge into `runs.parquet` can be redone after a kill and still keep each run
+exactly once. The parent holds at most one batch of rows at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+KEYS = ("design_id", "replication_id")
+PART = re.compile(r"part-(\d{6})\.parquet$")
+
+
+class SweepDirError(ValueError):
+    """The output folder holds a different sweep or cannot be used."""
+
+
+def runs_schema(parameter_types: dict[str, pa.DataType], metrics: list[str]) -> pa.Schema:
+    fields = [
+        pa.field("design_id", pa.int64()),
+        pa.field("replication_id", pa.int64()),
+        pa.field("seed", pa.int64()),
+        pa.field("status", pa.string()),
+        pa.field("error", pa.string()),
+        pa.field("elapsed_s", pa.float64()),
+        pa.field("part", pa.int64()),
+    ]
+    fields += [pa.field(name, kind) for name, kind in parameter_types.items()]
+    fields += [pa.field(name, pa.float64()) for name in metrics]
+    return pa.schema(fields)
+
+
+SERIES_SCHEMA = pa.schema([
+    pa.field("design_id", pa.int64()),
+    pa.field("replication_id", pa.int64()),
+    pa.field("series", pa.string()),
+    pa.field("period", pa.string()),
+    pa.field("key", pa.string()),
+    pa.field("value", pa.float64()),
+])
+
+
+def write_atomic(table: pa.Table, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    pq.write_table(table, tmp, compression="zstd")
+    _fsync(tmp)
+    os.replace(tmp, path)
+
+
+def write_text_atomic(text: str, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    _fsync(tmp)
+    os.replace(tmp, path)
+
+
+def _fsync(path: Path) -> None:
+    with path.open("rb") as handle:
+        os.fsync(handle.fileno())
+
+
+class RunStore:
+    """Reads what a sweep folder already holds and adds batches of finished runs."""
+
+    def __init__(self, root: Path, schema: pa.Schema, n_designs: int, replications: int):
+        self.root = Path(root)
+        self.schema = schema
+        self.shape = (n_designs, replications)
+        self.runs_path = self.root / "runs.parquet"
+        self.parts_dir = self.root / "runs.parts"
+        self.series_dir = self.root / "series"
+
+    # --- opening ---------------------------------------------------------------------------------
+
+    def open(self, meta: dict[str, Any]) -> None:
+        """Create the folder, or check it holds the same sweep; clear what a kill left."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        meta_path = self.root / "sweep.json"
+        if meta_path.exists():
+            old = json.loads(meta_path.read_text())
+            if old.get("fingerprint") != meta["fingerprint"]:
+                raise SweepDirError(
+                    f"{self.root}: holds a different sweep ({old.get('name')!r}, fingerprint "
+                    f"{old.get('fingerprint')}, this spec {meta['fingerprint']}); choose another "
+                    "--out folder or remove it")
+        else:
+            write_text_atomic(json.dumps(meta, indent=2, default=str) + "\n", meta_path)
+        self.parts_dir.mkdir(exist_ok=True)
+        self.series_dir.mkdir(exist_ok=True)
+        for folder in (self.root, self.parts_dir, self.series_dir):
+            for tmp in folder.glob("*.tmp"):
+                tmp.unlink()
+        committed = set(self._part_ids(self.parts_dir)) | self._merged_parts()
+        for part_id, path in self._part_ids(self.series_dir).items():
+            if part_id not in committed:
+                path.unlink()
+
+    def _part_ids(self, folder: Path) -> dict[int, Path]:
+        out = {}
+        for path in folder.glob("part-*.parquet"):
+            match = PART.search(path.name)
+            if match:
+                out[int(match.group(1))] = path
+        return out
+
+    def _merged_parts(self) -> set[int]:
+        if not self.runs_path.exists():
+            return set()
+        parts = pq.read_table(self.runs_path, columns=["part"]).column("part")
+        return set(np.unique(parts.to_numpy()).tolist())
+
+    def _sources(self) -> list[Path]:
+        """Files holding rows, oldest first: the merged file, then the batches."""
+        sources = [self.runs_path] if self.runs_path.exists() else []
+        return sources + [p for _, p in sorted(self._part_ids(self.parts_dir).items())]
+
+    def done_mask(self) -> np.ndarray:
+        """Boolean (design, replication) array: True where a run is already recorded."""
+        done = np.zeros(self.shape, dtype=bool)
+        for path in self._sources():
+            for batch in pq.ParquetFile(path).iter_batches(columns=list(KEYS)):
+                d = batch.column(0).to_numpy()
+                r = batch.column(1).to_numpy()
+                inside = (d < self.shape[0]) & (r < self.shape[1])
+                done[d[inside], r[inside]] = True
+        return done
+
+    def next_part_id(self) -> int:
+        ids = set(self._part_ids(self.parts_dir)) | set(self._part_ids(self.series_dir))
+        ids |= self._merged_parts()
+        return max(ids, default=0) + 1
+
+    # --- writing ---------------------------------------------------------------------------------
+
+    def write_batch(self, part_id: int, rows: list[dict[str, Any]], series: list[pa.Table]
+                    ) -> None:
+        name = f"part-{part_id:06d}.parquet"
+        if series:
+            write_atomic(pa.concat_tables(series), self.series_dir / name)
+        for row in rows:
+            row["part"] = part_id
+        write_atomic(pa.Table.from_pylist(rows, schema=self.schema), self.parts_dir / name)
+
+    def merge(self) -> int:
+        """Fold the batches into runs.parquet, one file at a time, each run once. Returns the
+        number of runs in runs.parquet."""
+        parts = self._part_ids(self.parts_dir)
+        if not parts and self.runs_path.exists():
+            return pq.ParquetFile(self.runs_path).metadata.num_rows
+        seen = np.zeros(self.shape, dtype=bool)
+        tmp = self.runs_path.with_name(self.runs_path.name + ".tmp")
+        count = 0
+        with pq.ParquetWriter(tmp, self.schema, compression="zstd") as writer:
+            for path in self._sources():
+                for batch in pq.ParquetFile(path).iter_batches():
+                    d = batch.column("design_id").to_numpy()
+                    r = batch.column("replication_id").to_numpy()
+                    keep = ~seen[d, r]
+                    # a run twice in one batch cannot happen, but keep the first if it did
+                    _, first = np.unique(d * self.shape[1] + r, return_index=True)
+                    once = np.zeros(d.size, dtype=bool)
+                    once[first] = True
+                    keep &= once
+                    seen[d[keep], r[keep]] = True
+                    if keep.any():
+                        table = pa.Table.from_batches([batch]).filter(pa.array(keep))
+                        writer.write_table(table.cast(self.schema))
+                        count += int(keep.sum())
+        _fsync(tmp)
+        os.replace(tmp, self.runs_path)
+        for path in parts.values():
+            path.unlink()
+        return count
