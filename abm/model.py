@@ -669,6 +669,11 @@ class ExportControlModel(mesa.Model):
             for i in np.flatnonzero(added):
                 online = self.steps + int(e.expansion_lead_weeks[i])
                 e.capacity_pipeline.setdefault(online, np.zeros(e.good.size))[i] += added[i]
+        growth = self.config.market.demand_growth_per_year
+        if growth:
+            weekly = (1.0 + growth) ** (1.0 / 52.0)
+            b.mean_demand_t *= weekly
+            e.capacity_t *= weekly
         arriving = e.capacity_pipeline.pop(self.steps, None)
         if arriving is not None:
             e.capacity_t += arriving

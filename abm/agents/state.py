@@ -81,17 +81,22 @@ class State(mesa.Agent):
         self.model.policy_changed()
 
     def _set_customs_hold(self, good: str, control: ExportControl) -> None:
-        """Customs holds the uncontrolled part of a licensed good while the regime says so;
-        when the hold ends, held goods clear (or go back to the exporters under a ban)."""
+        """Customs holds the uncontrolled part of a licensed good while the regime says so.
+        When the regime is lifted held goods clear at once (under a ban they go back to the
+        exporters)."""
         hold = self.customs_holds.get(good)
-        holding = control.regime == "licence" and control.customs_hold_weeks > 0
-        if holding:
-            rules = ExportControl(review_weeks=control.customs_hold_weeks,
-                                  review_cv=control.review_cv)
-            if hold is None:
-                self.customs_holds[good] = LicenceOffice(rules)
-            else:
-                hold.control = rules
+        if control.regime == "licence":
+            # Goods already held clear at their due dates; new ones wait only while holding.
+            if control.customs_hold_weeks > 0 or hold is not None:
+                rules = ExportControl(
+                    review_weeks=control.customs_hold_weeks,
+                    review_cv=control.review_cv,
+                    review_capacity_t_per_week=control.review_capacity_t_per_week,
+                )
+                if hold is None:
+                    self.customs_holds[good] = LicenceOffice(rules)
+                else:
+                    hold.control = rules
         elif hold is not None:
             pair, quantity_t = hold.withdraw_all()
             del self.customs_holds[good]
@@ -127,3 +132,50 @@ class State(mesa.Agent):
             )
         )
         self.model.policy_changed()
+
+    # --- chip-side instruments and pain (used by abm.market.chips and abm.policy) --------------
+
+    @property
+    def technology_controls(self) -> dict[str, float]:
+        """Level (0 to 1) of technology controls this State puts on each destination."""
+        return self.__dict__.setdefault("_technology_controls", {})
+
+    @property
+    def import_discouragement(self) -> dict[str, float]:
+        """Share (0 to 1) of domestic demand for each imported good steered to domestic
+        suppliers (China's steering of buyers away from the H20 in 2025)."""
+        return self.__dict__.setdefault("_import_discouragement", {})
+
+    def set_technology_control(self, destination: str, level: float) -> None:
+        if level > 0:
+            self.technology_controls[destination] = level
+        else:
+            self.technology_controls.pop(destination, None)
+
+    def discourage_imports(self, good: str, level: float) -> None:
+        if level > 0:
+            self.import_discouragement[good] = level
+        else:
+            self.import_discouragement.pop(good, None)
+
+    def approval_for(self, good: str, destination: str) -> float:
+        """Share of exports of `good` to `destination` this State lets through: 1 without a
+        control, 0 under a ban, the licence approval rate otherwise (quotas count as 1)."""
+        control = self.controls.get(good)
+        if control is None or control.regime in ("none", "quota"):
+            return 1.0
+        if control.regime == "ban":
+            return 0.0
+        return control.approval_by_destination.get(destination, control.approval)
+
+    def pressure_on(self, destination: str) -> float:
+        """How hard this State's controls bite `destination`: the largest share refused on any
+        controlled good, or the level of its technology controls there (0 to 1)."""
+        refused = [1.0 - self.approval_for(good, destination) for good in self.controls]
+        return max([0.0, self.technology_controls.get(destination, 0.0), *refused])
+
+    def pain(self) -> dict[str, float]:
+        """This week's pain components (shares, 0 to 1), see `abm.policy.pain`."""
+        from abm.policy.pain import pain_components
+
+        return pain_components(self.model, self.code)

@@ -186,7 +186,8 @@ class Market:
     `alert_half_life_weeks`; a buyer that halts raises its own alert to
     `restock_after_shortage` (it restocks above its usual cover after a shortage).
     `demand_cv` is the week-to-week noise of each buyer's demand. Producers forecast orders by
-    smoothing them over `exporter_forecast_weeks`.
+    smoothing them over `exporter_forecast_weeks`. The whole market (every buyer's demand and
+    every producer's capacity) grows at `demand_growth_per_year`.
     """
 
     transit_weeks: dict[str, int] = field(default_factory=lambda: {"default": 3})
@@ -202,6 +203,7 @@ class Market:
     alert_half_life_weeks: float = 13.0
     restock_after_shortage: float = 0.0
     exporter_forecast_weeks: float = 10.0
+    demand_growth_per_year: float = 0.0
 
     def check(self, path: str) -> None:
         for route, weeks in self.transit_weeks.items():
@@ -221,6 +223,8 @@ class Market:
         _positive(f"{path}.alert_half_life_weeks", self.alert_half_life_weeks)
         _non_negative(f"{path}.restock_after_shortage", self.restock_after_shortage)
         _positive(f"{path}.exporter_forecast_weeks", self.exporter_forecast_weeks)
+        if self.demand_growth_per_year <= -1.0:
+            raise ConfigError(f"{path}.demand_growth_per_year", "a rate > -1", self.demand_growth_per_year)
 
 
 Regime = Literal["none", "licence", "quota", "ban"]
@@ -239,7 +243,13 @@ class ExportControl:
 
     A licence may cover only part of a good: `controlled_share` of each shipment needs a licence
     (for magnets, the Dy/Tb-bearing grades); the rest shares the tariff code and, while
-    `customs_hold_weeks` > 0, customs holds it that long (mean; same spread) before it leaves.
+    `customs_hold_weeks` > 0, customs holds it that long (mean; same spread) before it leaves,
+    clearing at most `review_capacity_t_per_week` a week (the same verification capacity).
+
+    Chip goods (`abm.market.chips`): the regime applies to sales into the other price region
+    (for the US, China); under a licence, `approval` (or the destination's) is the share of
+    that demand the licences cover, and `revenue_share` of the licensed sales' value is paid to
+    the State (15% for H20 in August 2025).
     """
 
     regime: Regime = "licence"
@@ -252,6 +262,7 @@ class ExportControl:
     quota_t_per_year: float = 0.0
     controlled_share: float = 1.0
     customs_hold_weeks: float = 0.0
+    revenue_share: float = 0.0
 
     def check(self, path: str) -> None:
         _non_negative(f"{path}.review_weeks", self.review_weeks)
@@ -265,6 +276,228 @@ class ExportControl:
         _non_negative(f"{path}.quota_t_per_year", self.quota_t_per_year)
         _probability(f"{path}.controlled_share", self.controlled_share)
         _non_negative(f"{path}.customs_hold_weeks", self.customs_hold_weeks)
+        _probability(f"{path}.revenue_share", self.revenue_share)
+
+
+ChipKind = Literal["designer", "foundry", "integrated"]
+
+
+@dataclass(frozen=True)
+class ChipMarket:
+    """The AI-chip market (`abm.market.chips`); absent when `good` is empty.
+
+    Demand for `good` (units a week) by price region (`CHN`, `ROW`) at the start of the run,
+    growing at `demand_growth_per_year`. Sellers forecast their orders by smoothing them over
+    `order_memory_weeks`, keep `inventory_weeks` of forecast orders in stock and close the gap
+    over `production_adjust_weeks`. `input_good` is a material that chip production needs and
+    that a State may control (for example scandium and yttrium); a chipmaker short of it loses
+    the dependent share of its output. Input stocks refill over `input_refill_weeks`.
+    """
+
+    good: str = ""
+    input_good: str = ""
+    demand_units_per_week: dict[str, float] = field(default_factory=dict)
+    demand_growth_per_year: dict[str, float] = field(default_factory=dict)
+    order_memory_weeks: float = 4.0
+    inventory_weeks: float = 2.0
+    production_adjust_weeks: float = 4.0
+    input_refill_weeks: float = 8.0
+
+    def check(self, path: str) -> None:
+        for table in ("demand_units_per_week", "demand_growth_per_year"):
+            for region, value in getattr(self, table).items():
+                if region not in (CHINA_REGION, REST_OF_WORLD_REGION):
+                    raise ConfigError(f"{path}.{table}.{region}", "a region 'CHN' or 'ROW'", region)
+                if table == "demand_units_per_week":
+                    _non_negative(f"{path}.{table}.{region}", value)
+                elif value <= -1.0:
+                    raise ConfigError(f"{path}.{table}.{region}", "a rate > -1", value)
+        _positive(f"{path}.order_memory_weeks", self.order_memory_weeks)
+        _non_negative(f"{path}.inventory_weeks", self.inventory_weeks)
+        _positive(f"{path}.production_adjust_weeks", self.production_adjust_weeks)
+        _positive(f"{path}.input_refill_weeks", self.input_refill_weeks)
+
+
+@dataclass(frozen=True)
+class Chipmaker:
+    """A maker of AI chips (see `abm.agents.chipmaker`).
+
+    `designer` (a US firm like Nvidia): sells `market_share` of each region's demand at
+    `price_usd_per_unit` (by region); its chips are made by its `foundry`. `foundry` (an allied
+    foundry like TSMC): makes designers' chips up to `capacity_units_per_week` for
+    `fee_usd_per_unit`. `integrated` (Chinese chipmakers): designs and makes its own chips up to
+    `capacity_units_per_week`. Capacity grows at `capacity_growth_per_year`, plus
+    `substitution_growth_per_year` times the share of imports into its home region that are
+    blocked or discouraged, the whole slowed by `technology_drag` times the level of foreign
+    technology controls (chip-design software, tools) on its country. `input_dependence` is the
+    share of output that needs the market's `input_good`; the maker holds `input_stock_weeks`
+    of it.
+    """
+
+    name: str
+    country: str
+    kind: ChipKind = "integrated"
+    market_share: dict[str, float] = field(default_factory=dict)
+    price_usd_per_unit: dict[str, float] = field(default_factory=dict)
+    capacity_units_per_week: float = 0.0
+    foundry: str = ""
+    fee_usd_per_unit: float = 0.0
+    capacity_growth_per_year: float = 0.0
+    substitution_growth_per_year: float = 0.0
+    technology_drag: float = 0.0
+    input_dependence: float = 0.0
+    input_stock_weeks: float = 0.0
+
+    def check(self, path: str) -> None:
+        if not self.name:
+            raise ConfigError(f"{path}.name", "a non-empty name")
+        for region, share in self.market_share.items():
+            if region not in (CHINA_REGION, REST_OF_WORLD_REGION):
+                raise ConfigError(f"{path}.market_share.{region}", "a region 'CHN' or 'ROW'")
+            _probability(f"{path}.market_share.{region}", share)
+            if share > 0 and self.price_usd_per_unit.get(region, 0.0) <= 0:
+                raise ConfigError(
+                    f"{path}.price_usd_per_unit.{region}", "a price > 0 where the maker sells"
+                )
+        if self.kind == "foundry" and self.market_share:
+            raise ConfigError(f"{path}.market_share", "no market share for a foundry")
+        if self.kind == "designer" and not self.foundry:
+            raise ConfigError(f"{path}.foundry", "the name of the foundry making its chips")
+        if self.kind != "designer" and self.foundry:
+            raise ConfigError(f"{path}.foundry", "no foundry (only designers have one)")
+        _non_negative(f"{path}.capacity_units_per_week", self.capacity_units_per_week)
+        _non_negative(f"{path}.fee_usd_per_unit", self.fee_usd_per_unit)
+        if self.capacity_growth_per_year <= -1.0:
+            raise ConfigError(f"{path}.capacity_growth_per_year", "a rate > -1")
+        _non_negative(f"{path}.substitution_growth_per_year", self.substitution_growth_per_year)
+        _probability(f"{path}.technology_drag", self.technology_drag)
+        _probability(f"{path}.input_dependence", self.input_dependence)
+        _non_negative(f"{path}.input_stock_weeks", self.input_stock_weeks)
+
+
+PAIN_COMPONENTS = ("buyers_halted", "chip_shortfall", "export_revenue_loss", "tariff_cost")
+
+
+@dataclass(frozen=True)
+class TitForTatConfig:
+    """Parameters of the `tit_for_tat` strategy: the State matches its partner's tariff on it
+    (if `match_tariffs`), and answers the partner's export and technology controls on it by
+    lowering its own approval rate for the partner on `retaliate_on` to one minus the
+    partner's pressure (creating a licence regime with `review_weeks` if there is none)."""
+
+    retaliate_on: str = ""
+    review_weeks: float = 9.0
+    match_tariffs: bool = True
+
+    def check(self, path: str) -> None:
+        _non_negative(f"{path}.review_weeks", self.review_weeks)
+
+
+@dataclass(frozen=True)
+class BargainingConfig:
+    """Parameters of the `bargaining` strategy.
+
+    Pain is the weighted sum (`pain_weights`, by component of `PAIN_COMPONENTS`) of shares
+    measured each week, smoothed over `pain_memory_weeks`. When both the State's and its
+    partner's pain reach their `pain_threshold` and no deal is in force, the deal template
+    `deal` is struck (not within `cooldown_weeks` of the end of the last one). While a deal is
+    in force the State reneges with `renege_probability` a week (it undoes its own terms); it
+    notices the partner's reneging `notice_lag_weeks` later and then undoes its own terms.
+    """
+
+    deal: str = ""
+    pain_threshold: float = 0.3
+    pain_weights: dict[str, float] = field(
+        default_factory=lambda: {
+            "buyers_halted": 1.0, "chip_shortfall": 1.0, "export_revenue_loss": 1.0,
+            "tariff_cost": 0.5,
+        }
+    )
+    pain_memory_weeks: float = 4.0
+    renege_probability: float = 0.0
+    notice_lag_weeks: float = 4.0
+    cooldown_weeks: float = 8.0
+
+    def check(self, path: str) -> None:
+        _non_negative(f"{path}.pain_threshold", self.pain_threshold)
+        for name, weight in self.pain_weights.items():
+            if name not in PAIN_COMPONENTS:
+                raise ConfigError(f"{path}.pain_weights.{name}", f"one of {list(PAIN_COMPONENTS)}")
+            _non_negative(f"{path}.pain_weights.{name}", weight)
+        _positive(f"{path}.pain_memory_weeks", self.pain_memory_weeks)
+        _probability(f"{path}.renege_probability", self.renege_probability)
+        _non_negative(f"{path}.notice_lag_weeks", self.notice_lag_weeks)
+        _non_negative(f"{path}.cooldown_weeks", self.cooldown_weeks)
+
+
+@dataclass(frozen=True)
+class StrategyConfig:
+    """Parameters of a State's strategy (`[strategies.CODE]`); the strategy itself is named by
+    `countries[].strategy`. `partner` is the State it answers or bargains with."""
+
+    partner: str = ""
+    tit_for_tat: TitForTatConfig = field(default_factory=TitForTatConfig)
+    bargaining: BargainingConfig = field(default_factory=BargainingConfig)
+
+    def check(self, path: str) -> None:
+        self.tit_for_tat.check(f"{path}.tit_for_tat")
+        self.bargaining.check(f"{path}.bargaining")
+
+
+DEAL_TERM_KINDS = (
+    "export_control", "licence_policy", "tariff", "general_licence", "tech_control",
+    "discourage_imports",
+)
+
+
+@dataclass(frozen=True)
+class DealTerm:
+    """One term of a deal: what one party (`state`) does, as an event of `kind` (one of
+    `DEAL_TERM_KINDS`, with the fields that kind reads, see `Event`), `after_weeks` after the
+    deal is struck. The term is undone when its State reneges or when the deal ends."""
+
+    state: str
+    kind: str
+    after_weeks: float = 0.0
+    good: str = ""
+    control: ExportControl | None = None
+    changes: dict[str, float] = field(default_factory=dict)
+    partner: str = "*"
+    rate: float = 0.0
+    destination: str = "*"
+    sector: str = "*"
+    exporter: str = "*"
+    duration_weeks: float = 0.0
+    level: float = 1.0
+
+    def as_event(self, date: dt.date, label: str = "") -> Event:
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        del fields["after_weeks"]
+        return Event(date=date, label=label, **fields)
+
+
+@dataclass(frozen=True)
+class DealConfig:
+    """A deal template (`[deals.NAME]`): two `parties`, the `terms` each of them carries out,
+    and the `duration_weeks` it lasts (its terms are undone at the end)."""
+
+    parties: tuple[str, str]
+    terms: tuple[DealTerm, ...] = ()
+    duration_weeks: float = 52.0
+    description: str = ""
+
+    def check(self, path: str) -> None:
+        _positive(f"{path}.duration_weeks", self.duration_weeks)
+        if self.parties[0] == self.parties[1]:
+            raise ConfigError(f"{path}.parties", "two different States", list(self.parties))
+        for i, term in enumerate(self.terms):
+            if term.kind not in DEAL_TERM_KINDS:
+                raise ConfigError(f"{path}.terms[{i}].kind", f"one of {list(DEAL_TERM_KINDS)}",
+                                  term.kind)
+            if term.state not in self.parties:
+                raise ConfigError(f"{path}.terms[{i}].state", f"one of the parties "
+                                  f"{list(self.parties)}", term.state)
+            _non_negative(f"{path}.terms[{i}].after_weeks", term.after_weeks)
 
 
 @dataclass(frozen=True)
@@ -284,6 +517,11 @@ class Event:
       stockpiling rule at `level` (0 to 1).
     - `note`: marks a date on the figures and does nothing else (e.g. chip events before
       chipmakers exist).
+    - `tech_control`: `state` puts technology controls (chip-design software, tools) at `level`
+      (0 lifts them) on `destination`; they slow that country's chipmakers' capacity growth.
+    - `discourage_imports`: `state` (China) steers its buyers of the chip `good` away from
+      imports: `level` is the share of import demand turned to domestic chips (0 lifts it).
+    - `deal`: the deal template `deal` (`[deals.NAME]`) is struck; its terms apply.
     """
 
     date: dt.date
@@ -301,6 +539,7 @@ class Event:
     duration_weeks: float = 0.0
     destinations: tuple[str, ...] = ("*",)
     level: float = 1.0
+    deal: str = ""
 
     def check(self, path: str) -> None:
         if self.control is not None:
@@ -326,6 +565,10 @@ class Scenario:
     controls: dict[str, dict[str, ExportControl]] = field(default_factory=dict)
     tariffs: dict[str, dict[str, float]] = field(default_factory=dict)
     events: tuple[Event, ...] = ()
+    chips: ChipMarket = field(default_factory=ChipMarket)
+    chipmakers: tuple[Chipmaker, ...] = ()
+    strategies: dict[str, StrategyConfig] = field(default_factory=dict)
+    deals: dict[str, DealConfig] = field(default_factory=dict)
 
     @property
     def weeks(self) -> int:
@@ -411,6 +654,113 @@ class Scenario:
                 _non_negative(f"tariffs.{state}.{key}", rate)
         for i, event in enumerate(self.events):
             self._check_event(f"events[{i}]", event, codes, goods, names)
+        self._check_chips(codes, goods)
+        self._check_policy(codes, goods, names)
+
+    def _check_chips(self, codes: set[str], goods: set[str]) -> None:
+        chips = self.chips
+        chips.check("chips")
+        if not chips.good:
+            if self.chipmakers:
+                raise ConfigError("chips.good", "the chip good (chipmakers are declared)")
+            return
+        for name in ("good", "input_good"):
+            value = getattr(chips, name)
+            if value and value not in goods:
+                raise ConfigError(f"chips.{name}", f"a declared good (one of {sorted(goods)})",
+                                  value)
+        makers: dict[str, Chipmaker] = {}
+        for i, maker in enumerate(self.chipmakers):
+            path = f"chipmakers[{i}]"
+            maker.check(path)
+            if maker.country not in codes:
+                raise ConfigError(f"{path}.country", f"a declared country (one of "
+                                  f"{sorted(codes)})", maker.country)
+            if maker.name in makers:
+                raise ConfigError(f"{path}.name", "a unique chipmaker name", maker.name)
+            makers[maker.name] = maker
+        for i, maker in enumerate(self.chipmakers):
+            if maker.foundry and makers.get(maker.foundry, maker).kind != "foundry":
+                raise ConfigError(f"chipmakers[{i}].foundry", "the name of a chipmaker of kind "
+                                  "'foundry'", maker.foundry)
+        for region, demand in chips.demand_units_per_week.items():
+            total = sum(m.market_share.get(region, 0.0) for m in self.chipmakers)
+            if demand > 0 and abs(total - 1.0) > 1e-6:
+                raise ConfigError(f"chipmakers[].market_share.{region}",
+                                  "shares of the region's demand that sum to 1", round(total, 6))
+
+    def strategy_config(self, code: str) -> StrategyConfig:
+        """The parameters of State `code`'s strategy (defaults when not given)."""
+        return self.strategies.get(code, StrategyConfig())
+
+    def _check_policy(self, codes: set[str], goods: set[str], exporters: set[str]) -> None:
+        from abm.policy.events import EVENT_KINDS
+        from abm.policy.strategies import STRATEGIES
+
+        strategy_of = {c.code: c.strategy for c in self.countries}
+        for i, country in enumerate(self.countries):
+            if country.strategy not in STRATEGIES:
+                raise ConfigError(f"countries[{i}].strategy", f"one of {sorted(STRATEGIES)}",
+                                  country.strategy)
+        for name, deal in self.deals.items():
+            path = f"deals.{name}"
+            deal.check(path)
+            for j, party in enumerate(deal.parties):
+                if party not in codes:
+                    raise ConfigError(f"{path}.parties[{j}]", f"a declared country (one of "
+                                      f"{sorted(codes)})", party)
+            for j, term in enumerate(deal.terms):
+                event = term.as_event(self.start)
+                event.check(f"{path}.terms[{j}]")
+                EVENT_KINDS[term.kind].check(f"{path}.terms[{j}]", event, codes, goods, exporters)
+                if event.control is not None:
+                    self._check_control_keys(f"{path}.terms[{j}].control", event.control, codes)
+                if term.kind == "discourage_imports":
+                    self._check_discouragement(f"{path}.terms[{j}]", event)
+        for code, params in self.strategies.items():
+            path = f"strategies.{code}"
+            if code not in codes:
+                raise ConfigError(path, f"a declared country (one of {sorted(codes)})", code)
+            params.check(path)
+            strategy = strategy_of[code]
+            if strategy in ("tit_for_tat", "bargaining") or params.partner:
+                if params.partner not in codes or params.partner == code:
+                    raise ConfigError(f"{path}.partner", "another declared country "
+                                      f"(one of {sorted(codes - {code})})", params.partner)
+            retaliate_on = params.tit_for_tat.retaliate_on
+            if retaliate_on and retaliate_on not in goods:
+                raise ConfigError(f"{path}.tit_for_tat.retaliate_on",
+                                  f"a declared good (one of {sorted(goods)})", retaliate_on)
+            if strategy == "bargaining":
+                deal = params.bargaining.deal
+                if deal not in self.deals:
+                    raise ConfigError(f"{path}.bargaining.deal",
+                                      f"a deal template (one of {sorted(self.deals)})", deal)
+                if set(self.deals[deal].parties) != {code, params.partner}:
+                    raise ConfigError(f"{path}.bargaining.deal", f"a deal between {code} and "
+                                      f"{params.partner}", deal)
+                if strategy_of.get(params.partner) != "bargaining":
+                    raise ConfigError(f"{path}.partner", "a country whose strategy is also "
+                                      "'bargaining'", params.partner)
+        for code, strategy in strategy_of.items():
+            if strategy in ("tit_for_tat", "bargaining") and code not in self.strategies:
+                index = list(strategy_of).index(code)
+                raise ConfigError(f"strategies.{code}", f"a [strategies.{code}] table with the "
+                                  f"partner (countries[{index}] uses {strategy!r})")
+        for i, event in enumerate(self.events):
+            if event.kind == "deal" and event.deal not in self.deals:
+                raise ConfigError(f"events[{i}].deal", f"a deal template (one of "
+                                  f"{sorted(self.deals)})", event.deal)
+            if event.kind == "discourage_imports":
+                self._check_discouragement(f"events[{i}]", event)
+
+    def _check_discouragement(self, path: str, event: Event) -> None:
+        if event.good != self.chips.good or not self.chips.good:
+            raise ConfigError(f"{path}.good", "the chip good (the chip market reads import "
+                              "discouragement)", event.good)
+        regions = {c.code: c.price_region for c in self.countries}
+        if regions.get(event.state) != CHINA_REGION:
+            raise ConfigError(f"{path}.state", "the State of the CHN price region", event.state)
 
     def _check_control_keys(self, path: str, control: ExportControl, codes: set[str]) -> None:
         for destination in control.approval_by_destination:
