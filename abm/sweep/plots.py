@@ -85,14 +85,15 @@ def fan_chart(series: pd.DataFrame, name: str, path: Path, events=(), title: str
     ax.fill_between(dates, q[0], q[4], alpha=0.25, color="C0", label="5-95% of runs")
     ax.fill_between(dates, q[1], q[3], alpha=0.45, color="C0", label="25-75% of runs")
     ax.plot(dates, q[2], color="C0", lw=1.8, label="median")
-    shown = set()
+    labels: dict[pd.Timestamp, list[str]] = {}
     for date, label in events:
         when = pd.Timestamp(date)
-        if dates.min() <= when <= dates.max() and (when, label) not in shown:
-            shown.add((when, label))
-            ax.axvline(when, color="0.3", ls="--", lw=0.8)
-            ax.annotate(label, (when, 0.98), xycoords=("data", "axes fraction"), rotation=90,
-                        va="top", ha="right", fontsize=7, color="0.3")
+        if dates.min() <= when <= dates.max() and label not in labels.get(when, []):
+            labels.setdefault(when, []).append(label)
+    for when, texts in labels.items():
+        ax.axvline(when, color="0.3", ls="--", lw=0.8)
+        ax.annotate("; ".join(texts), (when, 0.98), xycoords=("data", "axes fraction"),
+                    rotation=90, va="top", ha="right", fontsize=7, color="0.3")
     ax.set_xlabel("date")
     ax.set_ylabel(label_of(name))
     ax.set_title(title or f"{name} across {wide.shape[1]} runs", fontsize=10)

@@ -85,7 +85,8 @@ class Parameter:
         if self.values is not None:
             return self.values
         step = (self.high - self.low) / (self.steps - 1)
-        return tuple(self.cast(self.low + i * step) for i in range(self.steps))
+        # rounded so that 0.3 + 0.15 reads (and compares) as 0.45
+        return tuple(self.cast(round(self.low + i * step, 12)) for i in range(self.steps))
 
     def cast(self, value: Any) -> Any:
         """A design value as this parameter's column holds it (rounded if `integer`)."""

@@ -1,0 +1,160 @@
+"""Running sweeps: executors agree, failures are recorded, a killed sweep resumes cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from abm.sweep import load_spec, run_sweep
+from abm.sweep import runner as runner_module
+from tests.sweep.conftest import SMALL, SMOKE
+
+OUTCOME_COLUMNS = ["design_id", "replication_id", "seed", "status"]
+
+
+def runs_of(folder) -> pd.DataFrame:
+    table = pd.read_parquet(folder / "runs.parquet")
+    return table.drop(columns=["elapsed_s", "part"]).sort_values(
+        ["design_id", "replication_id"], ignore_index=True)
+
+
+def series_of(folder) -> pd.DataFrame:
+    table = pq.ParquetDataset(folder / "series").read().to_pandas()
+    return table.sort_values(["design_id", "replication_id", "series", "period", "key"],
+                             ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def smoke_serial(tmp_path_factory):
+    out = tmp_path_factory.mktemp("smoke") / "serial"
+    report = run_sweep(load_spec(SMOKE), out, serial=True, progress=False)
+    assert report.failed == 0
+    return out
+
+
+def test_runs_parquet_has_one_row_per_run(smoke_serial):
+    spec = load_spec(SMOKE)
+    runs = runs_of(smoke_serial)
+    assert len(runs) == 12
+    assert not runs.duplicated(["design_id", "replication_id"]).any()
+    assert set(spec.parameter_names + list(spec.metrics)) <= set(runs.columns)
+    assert (runs["status"] == "ok").all()
+    # common random numbers: one seed per replication, the same at every design point
+    assert runs.groupby("replication_id")["seed"].nunique().eq(1).all()
+    series = series_of(smoke_serial)
+    assert set(series["series"]) == set(spec.series)
+    assert series.groupby(["design_id", "replication_id"]).ngroups == 12
+
+
+def test_local_pool_gives_the_serial_outcomes(smoke_serial, tmp_path):
+    report = run_sweep(SMOKE, tmp_path / "pool", workers=2, progress=False)
+    assert report.ran == 12
+    pd.testing.assert_frame_equal(runs_of(tmp_path / "pool"), runs_of(smoke_serial))
+    pd.testing.assert_frame_equal(series_of(tmp_path / "pool"), series_of(smoke_serial))
+
+
+def test_second_run_resumes_without_redoing(smoke_serial):
+    before = pq.read_table(smoke_serial / "runs.parquet").to_pandas()
+    report = run_sweep(SMOKE, smoke_serial, serial=True, progress=False)
+    assert (report.skipped, report.ran) == (12, 0)
+    pd.testing.assert_frame_equal(pq.read_table(smoke_serial / "runs.parquet").to_pandas(),
+                                  before)
+
+
+def test_failing_run_is_recorded_and_the_rest_finish(write_spec, tmp_path, monkeypatch):
+    real = runner_module._simulate
+
+    def flaky(scenario, seed, spec):
+        if scenario.events[0].control.approval == 0.6 and scenario.market.halt_threshold == 0.45:
+            raise RuntimeError("boom at this design point")
+        return real(scenario, seed, spec)
+
+    monkeypatch.setattr(runner_module, "_simulate", flaky)
+    spec = load_spec(write_spec(SMALL))
+    report = run_sweep(spec, tmp_path / "out", serial=True, progress=False)
+    runs = runs_of(tmp_path / "out")
+    assert len(runs) == 12 and report.failed == 2
+    failed = runs[runs["status"] == "error"]
+    assert set(failed["design_id"]) == {4}
+    assert failed["error"].str.contains("RuntimeError: boom").all()
+    assert failed["buyer_weeks_halted:USA"].isna().all()
+    assert runs.loc[runs["status"] == "ok", "buyer_weeks_halted:USA"].notna().all()
+    # a failed run is finished: resuming does not run it again
+    monkeypatch.setattr(runner_module, "_simulate", real)
+    assert run_sweep(spec, tmp_path / "out", serial=True, progress=False).ran == 0
+
+
+def test_another_spec_in_the_same_folder_is_refused(write_spec, smoke_serial):
+    from abm.sweep import SweepDirError
+
+    with pytest.raises(SweepDirError, match="holds a different sweep"):
+        run_sweep(load_spec(write_spec(SMALL)), smoke_serial, serial=True, progress=False)
+
+
+def _readable(folder) -> None:
+    """Every Parquet file a reader may open is whole."""
+    for path in folder.rglob("*.parquet"):
+        pq.read_table(path)
+
+
+def test_sweep_killed_midway_resumes_without_duplicates(write_spec, tmp_path):
+    spec_path = write_spec(SMALL.replace("replications = 2", "replications = 4"))
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "abm.sweep.cli", "sweep", str(spec_path), "--out", str(out),
+               "--serial", "--batch-runs", "2", "--no-progress"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and process.poll() is None:
+            if len(list((out / "runs.parts").glob("part-*.parquet"))) >= 2:
+                break
+            time.sleep(0.02)
+        assert process.poll() is None, process.stderr.read().decode()
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+        process.stderr.close()
+    assert not (out / "runs.parquet").exists()
+    _readable(out)
+
+    report = run_sweep(load_spec(spec_path), out, serial=True, progress=False)
+    assert report.skipped >= 4 and report.skipped + report.ran == 24
+    runs = runs_of(out)
+    assert len(runs) == 24 and not runs.duplicated(["design_id", "replication_id"]).any()
+    series = series_of(out)
+    assert not series.duplicated(["design_id", "replication_id", "series", "period",
+                                  "key"]).any()
+    assert series.groupby(["design_id", "replication_id"]).ngroups == 24
+    assert list((out / "runs.parts").iterdir()) == []
+    # the resumed sweep has the numbers of an uninterrupted one
+    fresh = run_sweep(load_spec(spec_path), tmp_path / "fresh", serial=True, progress=False)
+    assert fresh.ran == 24
+    pd.testing.assert_frame_equal(runs, runs_of(tmp_path / "fresh"))
+
+
+def test_kill_during_merge_or_between_files_is_repaired(smoke_serial, tmp_path):
+    """A kill after runs.parquet was replaced but before the batches were removed, with a
+    half-written temporary file and a series batch whose runs batch never landed."""
+    import shutil
+
+    out = tmp_path / "copy"
+    shutil.copytree(smoke_serial, out)
+    merged = pq.read_table(out / "runs.parquet")
+    pq.write_table(merged.slice(0, 5), out / "runs.parts" / "part-000001.parquet")
+    (out / "runs.parquet.tmp").write_bytes(b"PAR1 half a file")
+    orphan = out / "series" / "part-000099.parquet"
+    shutil.copyfile(next((out / "series").glob("part-*.parquet")), orphan)
+
+    report = run_sweep(SMOKE, out, serial=True, progress=False)
+    assert report.ran == 0
+    assert not orphan.exists() and not (out / "runs.parquet.tmp").exists()
+    pd.testing.assert_frame_equal(runs_of(out), runs_of(smoke_serial))
+    pd.testing.assert_frame_equal(series_of(out), series_of(smoke_serial))

@@ -1,0 +1,130 @@
+"""Spec loading: the designs it gives, and one clear error per kind of mistake."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from abm.sweep import SpecError, design_table, load_spec
+from abm.sweep.spec import spec_seed_children
+from tests.sweep.conftest import SMALL, SMOKE
+
+
+def test_smoke_spec_loads_with_at_most_20_runs():
+    spec = load_spec(SMOKE)
+    runs = len(design_table(spec)) * spec.replications
+    assert 1 <= runs <= 20
+
+
+def test_grid_is_the_full_factorial_in_order(write_spec):
+    spec = load_spec(write_spec(SMALL))
+    table = design_table(spec)
+    assert list(table["design_id"]) == list(range(6))
+    assert list(table["approval"]) == [0.2, 0.2, 0.2, 0.6, 0.6, 0.6]
+    assert np.allclose(table["halt_threshold"], [0.3, 0.45, 0.6] * 2)
+
+
+def test_scenario_for_applies_the_design_point(write_spec):
+    spec = load_spec(write_spec(SMALL))
+    scenario = spec.scenario_for((0.6, 0.45))
+    assert scenario.events[0].control.approval == 0.6
+    assert scenario.market.halt_threshold == 0.45
+
+
+def test_seeds_come_from_seed_sequence_spawn(write_spec):
+    spec = load_spec(write_spec(SMALL))
+    seeds = spec_seed_children(spec)
+    children = np.random.SeedSequence(7).spawn(2)
+    assert seeds == [int(c.generate_state(1, np.uint64)[0] >> np.uint64(1)) for c in children]
+    assert len(set(seeds)) == 2
+
+
+def test_wildcard_scale_multiplies_every_group(write_spec):
+    text = SMALL.replace('name = "halt_threshold"\npath = "market.halt_threshold"',
+                         'name = "cover_scale"\npath = "buyers[*].cover_weeks"\nscale = true')
+    spec = load_spec(write_spec(text))
+    base = spec.base
+    scenario = spec.scenario_for((0.2, 0.5))
+    assert len(spec.parameters[1].targets) == len(base.buyers)
+    for before, after in zip(base.buyers, scenario.buyers, strict=True):
+        assert after.cover_weeks == pytest.approx(tuple(0.5 * w for w in before.cover_weeks))
+
+
+@pytest.mark.parametrize("kind,extra,points", [
+    ("lhs", "samples = 10", 10),
+    ("sobol", "n = 8", 8 * (2 + 2)),
+    ("morris", "trajectories = 4", 4 * 3),
+])
+def test_sampling_designs_are_reproducible(write_spec, kind, extra, points):
+    text = (SMALL.replace('kind = "grid"', f'kind = "{kind}"\n{extra}')
+            .replace("values = [0.2, 0.6]", "range = [0.2, 0.6]").replace("steps = 3\n", ""))
+    spec = load_spec(write_spec(text))
+    first, second = design_table(spec), design_table(spec)
+    assert len(first) == points
+    assert first.equals(second)
+    assert first["approval"].between(0.2, 0.6).all()
+
+
+def _error(write_spec, old: str, new: str) -> SpecError:
+    path = write_spec(SMALL.replace(old, new))
+    assert SMALL.replace(old, new) != SMALL, "the test's replacement did not apply"
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    assert str(path) in str(info.value)
+    return info.value
+
+
+def test_unknown_parameter_path(write_spec):
+    err = _error(write_spec, "market.halt_threshold", "market.halt_treshold")
+    assert err.path == "parameters[1].path"
+    assert "market.halt_treshold" in str(err)
+
+
+def test_empty_range(write_spec):
+    err = _error(write_spec, "range = [0.3, 0.6]", "range = [0.3, 0.3]")
+    assert err.path == "parameters[1].range"
+    assert "non-empty range" in str(err)
+
+
+def test_empty_value_list(write_spec):
+    err = _error(write_spec, "values = [0.2, 0.6]", "values = []")
+    assert err.path == "parameters[0].values"
+
+
+def test_lower_bound_above_upper(write_spec):
+    err = _error(write_spec, "range = [0.3, 0.6]", "range = [0.6, 0.3]")
+    assert "lower bound not above the upper" in str(err)
+
+
+def test_sobol_size_not_a_power_of_two(write_spec):
+    text = (SMALL.replace('kind = "grid"', 'kind = "sobol"\nn = 100')
+            .replace("values = [0.2, 0.6]", "range = [0.2, 0.6]").replace("steps = 3\n", ""))
+    with pytest.raises(SpecError, match=r"design.n: expected a power of two.*got 100"):
+        load_spec(write_spec(text))
+
+
+def test_value_the_scenario_rejects(write_spec):
+    err = _error(write_spec, "values = [0.2, 0.6]", "values = [0.2, 1.6]")
+    assert "probability" in str(err)
+
+
+def test_unknown_outcome(write_spec):
+    err = _error(write_spec, '"buyer_weeks_halted:USA"', '"buyer_weeks_stopped:USA"')
+    assert err.path == "outcomes.metrics"
+    assert "buyer_weeks_stopped" in str(err)
+
+
+def test_unknown_series(write_spec):
+    err = _error(write_spec, 'series = ["exports_t:magnet:CHN"]', 'series = ["imports_t:x"]')
+    assert err.path == "outcomes.series"
+
+
+def test_unknown_scenario(write_spec):
+    err = _error(write_spec, '"april-2025-controls"', '"april-2099"')
+    assert err.path == "sweep.scenario"
+
+
+def test_sampling_design_rejects_value_lists(write_spec):
+    text = SMALL.replace('kind = "grid"', 'kind = "lhs"\nsamples = 4')
+    with pytest.raises(SpecError, match=r"parameters\[0\].values: expected range"):
+        load_spec(write_spec(text))
