@@ -65,7 +65,13 @@ def _weekly(result, country: str | None, sector: str | None) -> pd.DataFrame:
 
 
 def buyer_weeks_halted(result, country: str | None = None, sector: str | None = None) -> float:
-    return float(_weekly(result, country, sector)["buyers_halted"].sum())
+    # Counts of halted buyers are whole numbers, so summing the recorder's weekly group totals
+    # gives exactly the weekly table's sum without building the table (a sweep's hot path).
+    model = result.model
+    match = np.array([(not country or c == country) and (not sector or s == sector)
+                      for _, c, s in model.buyer_groups], dtype=bool)
+    halted = model.recorder.buyer["buyers_halted"][: result.weeks]
+    return float(np.round(halted[:, match]).sum())
 
 
 def shortfall_t(result, good: str, country: str | None = None) -> float:

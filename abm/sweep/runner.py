@@ -57,7 +57,7 @@ def _simulate(scenario: Scenario, seed: int, spec: SweepSpec):
     return metrics, series
 
 
-def run_chunk(job: Job, tasks: list[Task]) -> list[tuple[dict[str, Any], pd.DataFrame | None]]:
+def run_chunk(job: Job, tasks: list[Task]) -> list[tuple[dict[str, Any], pa.Table | None]]:
     """Run every replication of every task; a run that raises is returned with its error."""
     spec = job.spec
     out = []
@@ -85,8 +85,10 @@ def run_chunk(job: Job, tasks: list[Task]) -> list[tuple[dict[str, Any], pd.Data
                     row.update(status="error", error=f"{type(err).__name__}: {err}")
             row["elapsed_s"] = time.perf_counter() - started
             if series is not None:
-                series.insert(0, "replication_id", replication_id)
-                series.insert(0, "design_id", task.design_id)
+                keys = pa.array(np.full(series.num_rows, task.design_id, dtype=np.int64))
+                series = series.add_column(0, "replication_id", pa.array(
+                    np.full(series.num_rows, replication_id, dtype=np.int64)))
+                series = series.add_column(0, "design_id", keys)
             out.append((row, series))
     return out
 
@@ -294,8 +296,7 @@ def run_sweep(
                     ran += 1
                     failed += row["status"] != "ok"
                     if frame is not None:
-                        series.append(pa.Table.from_pandas(frame, schema=SERIES_SCHEMA,
-                                                           preserve_index=False))
+                        series.append(frame.cast(SERIES_SCHEMA))
                 bar.update(len(results))
             if len(rows) >= batch_runs or time.monotonic() - last_flush > flush_seconds:
                 flush()

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
 
 from abm.outcomes import monthly_exports
 
@@ -40,45 +40,59 @@ def check_series(names: Iterable[str]) -> None:
             raise ValueError(f"{low} to {high} arguments after {kind!r}, got {name!r}")
 
 
-def _one(result, name: str) -> pd.DataFrame:
+def _week_dates(result) -> np.ndarray:
+    start = np.datetime64(result.config.start)
+    return (start + np.arange(result.weeks) * 7).astype(str)
+
+
+def _group_sum(result, field: str, good: str | None, country: str | None) -> np.ndarray:
+    """Weekly sum of a recorded buyer field over the scenario groups that match (read from
+    the recorder's arrays: a few microseconds, where the weekly table takes milliseconds)."""
+    model = result.model
+    mask = np.array([(good is None or g == good) and (country is None or c == country)
+                     for g, c, _ in model.buyer_groups], dtype=bool)
+    return model.recorder.buyer[field][: result.weeks][:, mask].sum(axis=1)
+
+
+def _one(result, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(period, key, value) arrays of one series."""
     kind, *args = name.split(":")
     if kind == "exports_t":
         frame = monthly_exports(result, *args)
-        return pd.DataFrame({"period": frame["month"], "key": frame["destination"],
-                             "value": frame["quantity_t"].to_numpy(dtype=float)})
+        return (frame["month"].to_numpy(dtype=object), frame["destination"].to_numpy(dtype=object),
+                frame["quantity_t"].to_numpy(dtype=float))
+    model = result.model
     if kind == "price_usd_per_kg":
-        prices = result.prices
         good, region = args
-        rows = prices[(prices["good"] == good) & (prices["region"] == region)]
-        if rows.empty:
+        if good not in model.goods or region not in ("CHN", "ROW"):
             raise ValueError(f"no price of good {good!r} in region {region!r}")
-        return pd.DataFrame({"period": rows["date"], "key": "",
-                             "value": rows["price_usd_per_kg"].to_numpy(dtype=float)})
-    weekly = result.weekly
-    if kind == "buyers_halted":
-        column = "buyers_halted"
-        country = args[0] if args else None
+        values = model.recorder.price[: result.weeks, model.goods.index(good),
+                                      ("CHN", "ROW").index(region)]
+    elif kind == "buyers_halted":
+        values = _group_sum(result, "buyers_halted", None, args[0] if args else None)
     else:
-        column = "shortfall_t"
-        weekly = weekly[weekly["good"] == args[0]]
-        country = args[1] if len(args) > 1 else None
-    if country is not None:
-        weekly = weekly[weekly["country"] == country]
-    summed = weekly.groupby("date", sort=True)[column].sum()
-    return pd.DataFrame({"period": summed.index.astype(str), "key": "",
-                         "value": summed.to_numpy(dtype=float)})
+        if args[0] not in model.goods:
+            raise ValueError(f"no good {args[0]!r}")
+        values = _group_sum(result, "shortfall_t", args[0], args[1] if len(args) > 1 else None)
+    periods = _week_dates(result)
+    return periods, np.full(periods.size, "", dtype=object), np.asarray(values, dtype=float)
 
 
-def evaluate_series(result, names: Iterable[str]) -> pd.DataFrame:
-    """The named series of a finished run as one long table (columns `COLUMNS`)."""
+def evaluate_series(result, names: Iterable[str]) -> pa.Table:
+    """The named series of a finished run as one long Arrow table (columns `COLUMNS`); Arrow
+    rather than pandas because building many small frames costs more than the run's tail."""
     names = list(names)
     check_series(names)
-    parts = []
+    columns: dict[str, list] = {c: [] for c in COLUMNS}
     for name in names:
-        frame = _one(result, name)
-        frame.insert(0, "series", name)
-        parts.append(frame)
-    if not parts:
-        return pd.DataFrame({c: np.array([], dtype=object if c != "value" else float)
-                             for c in COLUMNS})
-    return pd.concat(parts, ignore_index=True)[list(COLUMNS)]
+        period, key, value = _one(result, name)
+        columns["series"].append(np.full(value.size, name, dtype=object))
+        columns["period"].append(period)
+        columns["key"].append(key)
+        columns["value"].append(value)
+    types = {"series": pa.string(), "period": pa.string(), "key": pa.string(),
+             "value": pa.float64()}
+    return pa.table({
+        c: pa.array(np.concatenate(parts) if parts else [], type=types[c])
+        for c, parts in columns.items()
+    })
