@@ -23,10 +23,12 @@ from mesa.time import Priority
 from abm.agents.buyer import MagnetBuyer
 from abm.agents.exporter import Exporter
 from abm.agents.state import State
+from abm.market.chips import ChipMarket
 from abm.market.ledger import Ledger
 from abm.market.prices import update_prices
 from abm.market.recorder import Recorder
 from abm.policy.events import EVENT_KINDS
+from abm.policy.pain import PainMeter
 from abm.policy.strategies import make_strategy
 from abm.scenario.config import CHINA_REGION, Event, Scenario
 
@@ -155,6 +157,9 @@ class ExportControlModel(mesa.Model):
 
         self.ledger = Ledger()
         self.recorder = Recorder(self)
+        self.chip_market = ChipMarket(self)
+        self.pain = PainMeter(self)
+        self.deals: list = []  # abm.policy.deals.Deal
         self._shipped_this_week = np.zeros(self.pairs.buyer.size)
         self._new_orders_t = np.zeros(self.pairs.buyer.size)
         self._always = np.ones(self.pairs.buyer.size)
@@ -427,6 +432,8 @@ class ExportControlModel(mesa.Model):
         self._review_licences()
         self._arrive_and_use()
         update_prices(self)
+        self.chip_market.step()
+        self.pain.record()
         self._adjust()
         self.recorder.record(self)
 

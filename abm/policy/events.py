@@ -167,3 +167,62 @@ EVENT_KINDS: dict[str, type[EventKind]] = {
         NoteEvent,
     )
 }
+
+
+class TechControlEvent(EventKind):
+    """A State puts technology controls (chip-design software, tools) on a destination at
+    `level` (0 lifts them); they slow the destination's chipmakers' capacity growth."""
+
+    name = "tech_control"
+
+    @staticmethod
+    def check(path, event, codes, goods, exporters):
+        _need(path, event, "state", codes, "country")
+        _need(path, event, "destination", codes, "country")
+        if not 0.0 <= event.level <= 1.0:
+            raise ConfigError(f"{path}.level", "a level in [0, 1]", event.level)
+
+    @staticmethod
+    def apply(model, event):
+        model.states[event.state].set_technology_control(event.destination, event.level)
+
+
+class DiscourageImportsEvent(EventKind):
+    """A State steers its buyers of a good away from imports toward domestic suppliers:
+    `level` is the share of import demand turned away (0 lifts it). Read by the chip market."""
+
+    name = "discourage_imports"
+
+    @staticmethod
+    def check(path, event, codes, goods, exporters):
+        _need(path, event, "state", codes, "country")
+        _need(path, event, "good", goods, "good")
+
+    @staticmethod
+    def apply(model, event):
+        model.states[event.state].discourage_imports(event.good, event.level)
+
+
+class DealEvent(EventKind):
+    """The deal template `deal` is struck on the date: each party's terms apply (some after a
+    delay) and are undone when the deal ends (see `abm.policy.deals`)."""
+
+    name = "deal"
+
+    @staticmethod
+    def check(path, event, codes, goods, exporters):
+        if not event.deal:
+            raise ConfigError(f"{path}.deal", "the name of a deal template ([deals.NAME])")
+        if event.duration_weeks < 0:
+            raise ConfigError(f"{path}.duration_weeks", "a number of weeks >= 0")
+
+    @staticmethod
+    def apply(model, event):
+        from abm.policy.deals import strike
+
+        strike(model, event.deal, origin="scripted", duration_weeks=event.duration_weeks or None)
+
+
+EVENT_KINDS.update(
+    {kind.name: kind for kind in (TechControlEvent, DiscourageImportsEvent, DealEvent)}
+)

@@ -723,10 +723,10 @@ class Scenario:
                 raise ConfigError(path, f"a declared country (one of {sorted(codes)})", code)
             params.check(path)
             strategy = strategy_of[code]
-            if strategy in ("tit_for_tat", "bargaining") or params.partner:
-                if params.partner not in codes or params.partner == code:
-                    raise ConfigError(f"{path}.partner", "another declared country "
-                                      f"(one of {sorted(codes - {code})})", params.partner)
+            needs_partner = strategy in ("tit_for_tat", "bargaining") or params.partner
+            if needs_partner and (params.partner not in codes or params.partner == code):
+                raise ConfigError(f"{path}.partner", "another declared country "
+                                  f"(one of {sorted(codes - {code})})", params.partner)
             retaliate_on = params.tit_for_tat.retaliate_on
             if retaliate_on and retaliate_on not in goods:
                 raise ConfigError(f"{path}.tit_for_tat.retaliate_on",

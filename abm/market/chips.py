@@ -1,0 +1,341 @@
+"""The AI-chip market: regional demand, chipmakers under export controls, substitution.
+
+One week, after the magnet market's prices have moved (step 9 of the week):
+
+1. Demand in each price region (units/week) grows from its start level.
+2. Each seller's usual share of a region's demand is cut by its home State's controls on
+   sales into the other region (a licence covers `approval` of it, a ban none) and by the
+   buyers' State steering them away from imports (`discourage_imports`). What is cut is
+   displaced toward the region's domestic (`integrated`) makers, up to their capacity.
+3. Sellers forecast orders and plan production to restore stock; designers' plans are made by
+   their foundry, which, like integrated makers, is limited by capacity and by its stock of the
+   controlled input (a State's licence on `input_good` delivers only the approved share of the
+   usual flow, after the review time, so stocks run down; they refill once deliveries are
+   unrestricted).
+4. Sales come out of stock; revenue is recorded at the seller's price, and under a licence
+   with a revenue share that share of the value is paid to the home State.
+5. Capacity grows; domestic makers grow faster while imports are displaced, slower under
+   foreign technology controls.
+
+Units are conserved by construction: for each maker, produced = sold + change in stock.
+Tables: `sales_table()` (maker x region), `maker_table()` (capacity, input stock, foundry
+output) and `access_table()` (share of each region's demand served).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from abm.agents.chipmaker import Chipmaker
+from abm.scenario.config import CHINA_REGION, REST_OF_WORLD_REGION
+
+REGIONS = (CHINA_REGION, REST_OF_WORLD_REGION)
+SALES_FIELDS = (
+    "want_units", "orders_units", "produced_units", "sold_units", "inventory_units",
+    "revenue_usd", "revenue_share_paid_usd", "blocked_usd", "discouraged_usd",
+)
+MAKER_FIELDS = ("capacity_units", "input_stock_weeks", "input_supply_share", "made_units",
+                "fee_revenue_usd")
+
+
+class ChipMarket:
+    """Arrays of every chipmaker by region of sale, and the weekly step above."""
+
+    def __init__(self, model):
+        self.model = model
+        cfg = model.config
+        chips = cfg.chips
+        self.good = chips.good
+        makers = cfg.chipmakers if self.good else ()
+        self.enabled = bool(makers)
+        self.agents = [Chipmaker(model, i, m.name, m.country, m.kind) for i, m in enumerate(makers)]
+        n, r = len(makers), len(REGIONS)
+        region_of = {c.code: REGIONS.index(c.price_region) for c in cfg.countries}
+        self.names = [m.name for m in makers]
+        self.country = [m.country for m in makers]
+        self.kind = np.array([m.kind for m in makers], dtype=object)
+        self.home_region = np.array([region_of[m.country] for m in makers], dtype=np.int64)
+        self.share = np.array([[m.market_share.get(x, 0.0) for x in REGIONS] for m in makers])
+        self.price_usd = np.array([[m.price_usd_per_unit.get(x, 0.0) for x in REGIONS]
+                                   for m in makers])
+        self.share = self.share.reshape(n, r)
+        self.price_usd = self.price_usd.reshape(n, r)
+        self.fee_usd = np.array([m.fee_usd_per_unit for m in makers])
+        self.capacity_units = np.array([m.capacity_units_per_week for m in makers])
+        index = {m.name: i for i, m in enumerate(makers)}
+        self.foundry = np.array([index.get(m.foundry, -1) for m in makers], dtype=np.int64)
+        self.growth = np.array([m.capacity_growth_per_year for m in makers])
+        self.substitution = np.array([m.substitution_growth_per_year for m in makers])
+        self.drag = np.array([m.technology_drag for m in makers])
+        self.dependence = np.array([m.input_dependence for m in makers])
+        self.input_target_weeks = np.array([m.input_stock_weeks for m in makers])
+        self.input_stock_weeks = self.input_target_weeks.copy()
+        self.demand0 = np.array([chips.demand_units_per_week.get(x, 0.0) for x in REGIONS])
+        self.demand_growth = np.array([chips.demand_growth_per_year.get(x, 0.0) for x in REGIONS])
+        self.domestic = (self.kind == "integrated")[:, None] & (
+            self.home_region[:, None] == np.arange(r)[None, :]
+        )
+        self.expected_units = self.demand0[None, :] * self.share
+        self.inventory_units = chips.inventory_weeks * self.expected_units
+        self.initial_inventory_units = self.inventory_units.copy()
+        self._licence_since = np.full(n, np.nan)
+        self._china = next((c.code for c in cfg.countries if c.price_region == CHINA_REGION), "")
+        classes: dict[type, list[int]] = {}
+        for agent in self.agents:
+            classes.setdefault(type(agent), []).append(agent.index)
+        self.classes = [(cls, np.array(idx)) for cls, idx in classes.items()]
+
+        weeks = cfg.weeks
+        self.sales = {name: np.zeros((weeks, n, r)) for name in SALES_FIELDS}
+        self.maker = {name: np.zeros((weeks, n)) for name in MAKER_FIELDS}
+        self.demand_units = np.zeros((weeks, r))
+        self.produced_total_units = np.zeros(n)
+        self.sold_total_units = np.zeros(n)
+
+    # --- policy read from the States ----------------------------------------------------------
+
+    def _licences(self) -> tuple[np.ndarray, np.ndarray]:
+        """Share of each maker's usual demand in each region its home State licenses, and the
+        revenue share it pays on those sales. Controls bind on sales into the other region."""
+        n, r = self.share.shape
+        permitted = np.ones((n, r))
+        revenue_share = np.zeros((n, r))
+        for m in range(n):
+            state = self.model.states[self.country[m]]
+            control = state.controls.get(self.good)
+            if control is None:
+                continue
+            for region in range(r):
+                if region == self.home_region[m]:
+                    continue
+                destination = self._china if REGIONS[region] == CHINA_REGION else "*"
+                permitted[m, region] = state.approval_for(self.good, destination)
+                if control.regime == "licence":
+                    revenue_share[m, region] = control.revenue_share
+        return permitted, revenue_share
+
+    def _discouraged(self) -> np.ndarray:
+        """Share of each maker's demand in China that China's State steers away (imports)."""
+        out = np.zeros(self.share.shape)
+        if self._china:
+            level = self.model.states[self._china].import_discouragement.get(self.good, 0.0)
+            out[:, REGIONS.index(CHINA_REGION)] = np.where(
+                self.home_region != REGIONS.index(CHINA_REGION), level, 0.0
+            )
+        return out
+
+    def _input_supply(self) -> np.ndarray:
+        """Share of each maker's usual input deliveries that arrive this week: the lowest
+        approval among foreign States controlling the input, nothing until a licence's review
+        time has passed since the control began."""
+        good = self.model.config.chips.input_good
+        supply = np.ones(len(self.names))
+        if not good:
+            return supply
+        now = self.model.time
+        for m, country in enumerate(self.country):
+            share, wait = 1.0, 0.0
+            for state in self.model.states.values():
+                control = state.controls.get(good)
+                if state.code == country or control is None:
+                    continue
+                share = min(share, state.approval_for(good, country))
+                if control.regime == "licence":
+                    wait = max(wait, control.review_weeks)
+            if wait > 0:
+                if np.isnan(self._licence_since[m]):
+                    self._licence_since[m] = now
+                if now - self._licence_since[m] < wait:
+                    share = 0.0
+            else:
+                self._licence_since[m] = np.nan
+            supply[m] = share
+        return supply
+
+    def _technology_level(self) -> np.ndarray:
+        """Level of foreign technology controls on each maker's country (0 to 1)."""
+        return np.array([
+            max([0.0, *(s.technology_controls.get(c, 0.0) for s in self.model.states.values()
+                        if s.code != c)])
+            for c in self.country
+        ])
+
+    # --- the week ----------------------------------------------------------------------------
+
+    def step(self) -> None:
+        if not self.enabled:
+            return
+        model = self.model
+        chips = model.config.chips
+        week = model.steps - 1
+        demand = self.demand0 * (1.0 + self.demand_growth) ** (week / 52.0)
+        permitted, revenue_share = self._licences()
+        discouraged = self._discouraged()
+        want = demand[None, :] * self.share
+        accepted = np.ones_like(want)
+        for cls, idx in self.classes:
+            accepted[idx] = cls.accepted_share(permitted[idx], discouraged[idx])
+        allowed = want * accepted
+        displaced = (want - allowed).sum(axis=0)
+        weight = self.share * self.domestic
+        total_weight = weight.sum(axis=0)
+        weight = np.divide(weight, total_weight, out=np.zeros_like(weight),
+                           where=total_weight > 0)
+        orders = allowed + displaced[None, :] * weight
+
+        self.expected_units += (orders - self.expected_units) / chips.order_memory_weeks
+        plan = np.zeros_like(orders)
+        supply = self._input_supply()
+        factor = np.ones(len(self.names))
+        for cls, idx in self.classes:
+            plan[idx] = cls.planned_units(self.expected_units[idx], self.inventory_units[idx],
+                                          chips.inventory_weeks, chips.production_adjust_weeks)
+            factor[idx] = cls.input_factor(self.input_stock_weeks[idx], supply[idx],
+                                           self.dependence[idx])
+        usable = self.capacity_units * factor
+        own = self.kind == "integrated"
+        designer = self.foundry >= 0
+        by_maker = plan.sum(axis=1)
+        scale = np.ones(len(self.names))
+        scale[own] = np.minimum(1.0, np.divide(usable[own], by_maker[own],
+                                               out=np.ones(own.sum()), where=by_maker[own] > 0))
+        n = len(self.names)
+        ordered_from_foundry = np.bincount(self.foundry[designer], weights=by_maker[designer],
+                                           minlength=n)
+        foundry_scale = np.minimum(1.0, np.divide(usable, ordered_from_foundry,
+                                                  out=np.ones(n), where=ordered_from_foundry > 0))
+        scale[designer] = foundry_scale[self.foundry[designer]]
+        produced = plan * scale[:, None]
+        made = np.bincount(self.foundry[designer], weights=produced[designer].sum(axis=1),
+                           minlength=n)
+
+        self.inventory_units += produced
+        sold = np.minimum(orders, self.inventory_units)
+        self.inventory_units -= sold
+        self.produced_total_units += produced.sum(axis=1)
+        self.sold_total_units += sold.sum(axis=1)
+        revenue = sold * self.price_usd
+
+        used = np.divide(np.where(designer, 0.0, produced.sum(axis=1)) + made,
+                         self.capacity_units, out=np.zeros(n), where=self.capacity_units > 0)
+        refill = np.maximum(0.0, self.input_target_weeks - self.input_stock_weeks)
+        # Stocks are rebuilt only while deliveries are unrestricted: under a licence the
+        # approved share of the usual flow is all that arrives.
+        delivered = supply * used + np.where(supply >= 1.0, refill / chips.input_refill_weeks, 0.0)
+        self.input_stock_weeks = np.maximum(0.0, self.input_stock_weeks + delivered - used)
+
+        foreign = ~self.domestic & (self.home_region[:, None] != np.arange(len(REGIONS)))
+        import_want = (want * foreign).sum(axis=0)
+        displaced_share = np.divide(((want - allowed) * foreign).sum(axis=0), import_want,
+                                    out=np.zeros(len(REGIONS)), where=import_want > 0)
+        growth = np.zeros(n)
+        technology = self._technology_level()
+        for cls, idx in self.classes:
+            growth[idx] = cls.capacity_growth_per_week(
+                self.growth[idx], self.substitution[idx],
+                displaced_share[self.home_region[idx]], self.drag[idx], technology[idx],
+            )
+        self.capacity_units *= 1.0 + growth
+
+        if week < self.demand_units.shape[0]:
+            values = {
+                "want_units": want, "orders_units": orders, "produced_units": produced,
+                "sold_units": sold, "inventory_units": self.inventory_units,
+                "revenue_usd": revenue, "revenue_share_paid_usd": revenue * revenue_share,
+                "blocked_usd": want * (1.0 - permitted) * self.price_usd,
+                "discouraged_usd": want * permitted * discouraged * self.price_usd,
+            }
+            for name, array in values.items():
+                self.sales[name][week] = array
+            maker = {
+                "capacity_units": self.capacity_units, "input_stock_weeks": self.input_stock_weeks,
+                "input_supply_share": supply, "made_units": made,
+                "fee_revenue_usd": made * self.fee_usd,
+            }
+            for name, array in maker.items():
+                self.maker[name][week] = array
+            self.demand_units[week] = demand
+
+    # --- measures read by States and tables ---------------------------------------------------
+
+    def _last(self) -> int:
+        return min(self.model.steps, self.demand_units.shape[0]) - 1
+
+    def shortfall_share(self, region: str) -> float:
+        """Share of the region's chip demand not served in the last week."""
+        week = self._last()
+        if not self.enabled or week < 0:
+            return 0.0
+        r = REGIONS.index(region)
+        demand = self.demand_units[week, r]
+        sold = self.sales["sold_units"][week, :, r].sum()
+        return float(max(0.0, 1.0 - sold / demand)) if demand > 0 else 0.0
+
+    def export_loss_usd(self, country: str) -> tuple[float, float]:
+        """Last week's chip sales of `country`'s makers lost to controls and discouragement
+        (USD) and the value of their usual demand (USD)."""
+        week = self._last()
+        mine = np.array([c == country for c in self.country], dtype=bool)
+        if not self.enabled or week < 0 or not mine.any():
+            return 0.0, 0.0
+        lost = self.sales["blocked_usd"][week, mine].sum()
+        lost += self.sales["discouraged_usd"][week, mine].sum()
+        usual = (self.sales["want_units"][week, mine] * self.price_usd[mine]).sum()
+        return float(lost), float(usual)
+
+    def _dates(self) -> np.ndarray:
+        weeks = min(self.model.steps, self.demand_units.shape[0])
+        return weeks, (np.datetime64(self.model.config.start) + np.arange(weeks) * 7).astype(str)
+
+    def sales_table(self) -> pd.DataFrame:
+        """One row per (week, chipmaker, region): units wanted (usual demand), ordered,
+        produced, sold and in stock; revenue, revenue share paid to the home State, and sales
+        lost to the home State's controls (`blocked_usd`) or the buyers' State (`discouraged_usd`)."""
+        weeks, dates = self._dates()
+        n, r = self.share.shape
+        frame = pd.DataFrame({
+            "week": np.repeat(np.arange(1, weeks + 1), n * r),
+            "date": np.repeat(dates, n * r),
+            "chipmaker": np.tile(np.repeat(np.array(self.names, dtype=object), r), weeks),
+            "country": np.tile(np.repeat(np.array(self.country, dtype=object), r), weeks),
+            "region": np.tile(np.array(REGIONS, dtype=object), n * weeks),
+        })
+        for name in SALES_FIELDS:
+            frame[name] = self.sales[name][:weeks].reshape(-1)
+        return frame
+
+    def maker_table(self) -> pd.DataFrame:
+        """One row per (week, chipmaker): capacity (units/week), input stock (weeks of use),
+        share of usual input deliveries arriving, units made for designers, foundry fees."""
+        weeks, dates = self._dates()
+        n = len(self.names)
+        frame = pd.DataFrame({
+            "week": np.repeat(np.arange(1, weeks + 1), n),
+            "date": np.repeat(dates, n),
+            "chipmaker": np.tile(np.array(self.names, dtype=object), weeks),
+            "country": np.tile(np.array(self.country, dtype=object), weeks),
+            "kind": np.tile(self.kind, weeks),
+        })
+        for name in MAKER_FIELDS:
+            frame[name] = self.maker[name][:weeks].reshape(-1)
+        return frame
+
+    def access_table(self) -> pd.DataFrame:
+        """One row per (week, region): chip demand and sales (units/week), the share served
+        (`access`) and the share bought from domestic makers (`self_sufficiency`)."""
+        weeks, dates = self._dates()
+        rows = []
+        for r, region in enumerate(REGIONS):
+            demand = self.demand_units[:weeks, r]
+            sold = self.sales["sold_units"][:weeks, :, r]
+            domestic = (sold * self.domestic[:, r][None, :]).sum(axis=1)
+            total = sold.sum(axis=1)
+            rows.append(pd.DataFrame({
+                "week": np.arange(1, weeks + 1), "date": dates, "region": region,
+                "demand_units": demand, "sold_units": total,
+                "access": np.divide(total, demand, out=np.ones(weeks), where=demand > 0),
+                "self_sufficiency": np.divide(domestic, total, out=np.zeros(weeks),
+                                              where=total > 0),
+            }))
+        return pd.concat(rows, ignore_index=True)
