@@ -152,6 +152,7 @@ class ExportControlModel(mesa.Model):
             self.states[country.code] = State(self, country, make_strategy(country.strategy))
         self._build_exporters()
         self._build_buyers()
+        self._apply_growth_to_start()
         self._build_pairs()
         self._initial_fill()
 
@@ -243,6 +244,17 @@ class ExportControlModel(mesa.Model):
         for agent in self.buyer_agents:
             classes.setdefault(type(agent), []).append(agent.index)
         self.buyer_classes = [(cls, np.array(idx)) for cls, idx in classes.items()]
+
+    def _apply_growth_to_start(self) -> None:
+        """Scale demands and capacities from their reference date back (or on) to the start."""
+        market = self.config.market
+        if not market.demand_growth_per_year or market.growth_reference is None:
+            return
+        years = (self.config.start - market.growth_reference).days / 365.25
+        factor = (1.0 + market.demand_growth_per_year) ** years
+        self.buyers.mean_demand_t *= factor
+        self.buyers.inventory_t *= factor
+        self._exporter_args["capacity_t"] = self._exporter_args["capacity_t"] * factor
 
     def _transit_weeks(self, origin: str, destination: str) -> int:
         market = self.config.market
@@ -392,6 +404,8 @@ class ExportControlModel(mesa.Model):
                             match &= pair_sector == self.sector_index.get(licence.sector, -1)
                         if licence.exporter != "*":
                             match &= p.exporter == self.exporter_index[licence.exporter]
+                        if licence.buyers is not None:
+                            match &= np.isin(p.buyer, list(licence.buyers))
                         self.pair_general |= match
             dest_mask = pair_dest == self.country_index[state.code]
             if state.tariffs and dest_mask.any():

@@ -16,14 +16,15 @@ DPI = 100
 
 
 def mark_events(ax, events, start: dt.date | None = None, end: dt.date | None = None) -> None:
-    """Draw a dashed vertical line and a short label for each dated event inside the axis."""
+    """Draw a dashed vertical line and its label for each labelled event inside the axis."""
     seen = set()
     ymax = ax.get_ylim()[1]
     for i, event in enumerate(sorted(events, key=lambda e: e.date)):
         if (start and event.date < start) or (end and event.date > end):
             continue
-        label = event.label or f"{event.kind} {event.state}".strip()
-        if (event.date, label) in seen:
+        # Unlabelled events are the silent companions of a labelled one on the same date.
+        label = event.label
+        if not label or (event.date, label) in seen:
             continue
         seen.add((event.date, label))
         x = pd.Timestamp(event.date)

@@ -47,6 +47,11 @@ class Result:
         return self.model.recorder.weekly_licences(self.model)
 
     @cached_property
+    def halt_spells(self) -> pd.DataFrame:
+        """Every spell of consecutive halted weeks of every buyer (start date, weeks)."""
+        return self.model.recorder.halt_spells(self.model)
+
+    @cached_property
     def shipments(self) -> pd.DataFrame:
         """The ledger: every shipment."""
         return shipments_frame(self.model)

@@ -22,6 +22,7 @@ class GeneralLicence:
     sector: str
     exporter: str
     until_week: float
+    buyers: frozenset[int] | None = None
 
 
 class State(mesa.Agent):
@@ -122,6 +123,18 @@ class State(mesa.Agent):
         self.set_control(good, dataclasses.replace(control, **updates))
 
     def grant_general_licence(self, event, now: float) -> None:
+        buyers = None
+        if event.share < 1.0:
+            candidates = [
+                a.index for a in self.model.buyer_agents
+                if a.good == event.good
+                and event.destination in ("*", a.country)
+                and event.sector in ("*", a.sector)
+            ]
+            chosen = self.model.rng.choice(
+                candidates, size=round(event.share * len(candidates)), replace=False
+            )
+            buyers = frozenset(int(i) for i in chosen)
         self.general_licences.append(
             GeneralLicence(
                 good=event.good,
@@ -129,6 +142,7 @@ class State(mesa.Agent):
                 sector=event.sector,
                 exporter=event.exporter,
                 until_week=now + event.duration_weeks,
+                buyers=buyers,
             )
         )
         self.model.policy_changed()
@@ -173,9 +187,3 @@ class State(mesa.Agent):
         controlled good, or the level of its technology controls there (0 to 1)."""
         refused = [1.0 - self.approval_for(good, destination) for good in self.controls]
         return max([0.0, self.technology_controls.get(destination, 0.0), *refused])
-
-    def pain(self) -> dict[str, float]:
-        """This week's pain components (shares, 0 to 1), see `abm.policy.pain`."""
-        from abm.policy.pain import pain_components
-
-        return pain_components(self.model, self.code)

@@ -27,6 +27,8 @@ class Recorder:
         self.capacity = np.zeros((weeks, n_gc))
         self.producer_stock = np.zeros((weeks, n_gc))
         self.licence: dict[tuple[str, str, str], np.ndarray] = {}
+        # One bit per buyer-week: enough to tell which buyers halted, when and for how long.
+        self.halted = np.zeros((weeks, model.buyers.good.size), dtype=bool)
         self._weeks = weeks
         self._pending: dict[tuple[str, str, str], float] = {}
 
@@ -54,6 +56,7 @@ class Recorder:
         }
         for name, array in values.items():
             self.buyer[name][w] = np.bincount(group, weights=array, minlength=n_groups)
+        self.halted[w] = b.halted
         self.price[w] = model.price_usd_per_kg
         key = e.good * len(model.countries) + e.country
         size = self.production.shape[1]
@@ -97,6 +100,30 @@ class Recorder:
             frame["mean_demand_t"] > 0
         )
         return frame
+
+    def halt_spells(self, model) -> pd.DataFrame:
+        """One row per spell of consecutive halted weeks of one buyer: buyer id, good,
+        country, sector, first week's date, length in weeks."""
+        halted = self.halted[: model.steps]
+        padded = np.vstack([np.zeros((1, halted.shape[1]), bool), halted,
+                            np.zeros((1, halted.shape[1]), bool)]).astype(np.int8)
+        change = np.diff(padded, axis=0)
+        start_week, start_buyer = np.nonzero(change == 1)
+        end_week, end_buyer = np.nonzero(change == -1)
+        order_start = np.lexsort((start_week, start_buyer))
+        order_end = np.lexsort((end_week, end_buyer))
+        buyer = start_buyer[order_start]
+        first = start_week[order_start]
+        length = end_week[order_end] - first
+        agents = model.buyer_agents
+        return pd.DataFrame({
+            "buyer_id": buyer,
+            "good": [agents[i].good for i in buyer],
+            "country": [agents[i].country for i in buyer],
+            "sector": [agents[i].sector for i in buyer],
+            "start": _dates(model, model.steps)[first] if len(first) else np.array([], dtype=str),
+            "weeks": length,
+        })
 
     def weekly_prices(self, model) -> pd.DataFrame:
         weeks = model.steps

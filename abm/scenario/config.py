@@ -187,7 +187,9 @@ class Market:
     `restock_after_shortage` (it restocks above its usual cover after a shortage).
     `demand_cv` is the week-to-week noise of each buyer's demand. Producers forecast orders by
     smoothing them over `exporter_forecast_weeks`. The whole market (every buyer's demand and
-    every producer's capacity) grows at `demand_growth_per_year`.
+    every producer's capacity) grows at `demand_growth_per_year`; the scenario's demands and
+    capacities are the levels at `growth_reference` (default: the start date), so a year of
+    data can be stated as its average with the reference in the middle of that year.
     """
 
     transit_weeks: dict[str, int] = field(default_factory=lambda: {"default": 3})
@@ -204,6 +206,7 @@ class Market:
     restock_after_shortage: float = 0.0
     exporter_forecast_weeks: float = 10.0
     demand_growth_per_year: float = 0.0
+    growth_reference: dt.date | None = None
 
     def check(self, path: str) -> None:
         for route, weeks in self.transit_weeks.items():
@@ -512,7 +515,8 @@ class Event:
     - `tariff`: `state` sets an ad-valorem `rate` on imports of `good` ("*" for all) from
       `partner` ("*" for all).
     - `general_licence`: `state` lets shipments of `good` to `destination` (and `sector`,
-      `exporter`, when given) pass without applications for `duration_weeks`.
+      `exporter`, when given) pass without applications for `duration_weeks`; with `share` < 1
+      only that share of the matching buyers, drawn at random, is covered.
     - `alert`: buyers of `good` in `destinations` ("*" for all) raise their target cover by the
       stockpiling rule at `level` (0 to 1).
     - `note`: marks a date on the figures and does nothing else (e.g. chip events before
@@ -539,6 +543,7 @@ class Event:
     duration_weeks: float = 0.0
     destinations: tuple[str, ...] = ("*",)
     level: float = 1.0
+    share: float = 1.0
     deal: str = ""
 
     def check(self, path: str) -> None:
@@ -547,6 +552,7 @@ class Event:
         _non_negative(f"{path}.rate", self.rate)
         _non_negative(f"{path}.duration_weeks", self.duration_weeks)
         _probability(f"{path}.level", self.level)
+        _probability(f"{path}.share", self.share)
 
 
 @dataclass(frozen=True)
