@@ -12,6 +12,7 @@ from tqdm import tqdm
 import abm
 from abm.output import write_run
 from abm.scenario import ScenarioError, builtin_descriptions
+from abm.sweep.cli import add_subcommands as add_sweep_subcommands
 
 
 def _date(text: str) -> dt.date:
@@ -72,6 +73,7 @@ def parser() -> argparse.ArgumentParser:
     scenarios = sub.add_parser("scenarios", help="list the built-in scenarios",
                                description="List the built-in scenarios, one line each.")
     scenarios.set_defaults(func=cmd_scenarios)
+    add_sweep_subcommands(sub)
     return top
 
 

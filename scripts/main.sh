@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Sets everything up, then runs the project's main job.
+# Sets everything up, then runs the project's main job: experiment e01 (the 2025 episode over
+# 20 seeds), written to results/e01_history_2025/.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$root/scripts/setup.sh"
 cd "$root"
-.venv/bin/abm run baseline-2024 --out results/baseline-2024
+.venv/bin/python experiments/e01_history_2025.py "$@"
