@@ -263,7 +263,7 @@ def run_sweep(
                                           desc=spec.name, disable=not progress,
                                           smoothing=0.1) as bar:
         # About four chunks per worker slot in flight; chunks of roughly a second of work.
-        chunk_runs = max(1, min(64, todo // (n_slots * 16)))
+        chunk_runs = max(1, min(16, todo // (n_slots * 16)))
         source = tasks()
         in_flight: dict[cf.Future, list[Task]] = {}
 
