@@ -20,13 +20,7 @@ import pandas as pd
 from abm.scenario.config import PAIN_COMPONENTS, BargainingConfig
 
 
-def pain_components(model, code: str) -> dict[str, float]:
-    """This week's pain components of State `code`."""
-    row = all_pain_components(model)[model.country_index[code]]
-    return dict(zip(PAIN_COMPONENTS, row.tolist(), strict=True))
-
-
-def all_pain_components(model) -> np.ndarray:
+def pain_components(model) -> np.ndarray:
     """This week's pain components of every State, [n_countries, n_components], in the order
     of `model.countries` and `PAIN_COMPONENTS`."""
     b, p = model.buyers, model.pairs
@@ -80,7 +74,7 @@ class PainMeter:
             return
         self.last_week = week
         order = [self.model.country_index[code] for code in self.codes]
-        self.values[week] = all_pain_components(self.model)[order]
+        self.values[week] = pain_components(self.model)[order]
 
     def latest(self, code: str) -> dict[str, float]:
         """The components last recorded (zeros before the first week ends)."""
