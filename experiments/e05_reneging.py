@@ -12,7 +12,7 @@ sweeps two uncertainties:
 Each design runs over several seeds (the reneging draws and buyers' demand noise). Writes to
 results/e05_reneging/: `runs.csv` (one row per run: buyer-weeks halted in the US and the EU,
 China's mean chip access, deals struck, reneges and weeks under a deal, from 2025-06-01),
-`bands.csv` (median and 10-90% band of the weekly series by design), fan charts of US and EU
+`bands.csv` (median and 10-90% band of the weekly series by design, from 2025), fan charts of US and EU
 buyers halted and China's chip access over time, the distribution of outcomes, and
 `manifest.json`.
 
@@ -111,6 +111,7 @@ def bands(rows: list[dict]) -> pd.DataFrame:
         frame["notice_lag_weeks"] = row["notice_lag_weeks"]
         frames.append(frame)
     stacked = pd.concat(frames, ignore_index=True)
+    stacked = stacked[stacked["date"] >= SHOWN_FROM.isoformat()]
     keys = ["renege_probability", "notice_lag_weeks", "date"]
     out = []
     for series in SERIES:
@@ -207,7 +208,7 @@ def main() -> None:
     runs = pd.DataFrame([{k: v for k, v in row.items() if k != "series"} for row in rows])
     runs.to_csv(OUT / "runs.csv", index=False, float_format="%.6g")
     table = bands(rows)
-    table.to_csv(OUT / "bands.csv", index=False, float_format="%.4g")
+    table.to_csv(OUT / "bands.csv", index=False, float_format="%.3g")
     summary = runs.groupby(["design", *grid], as_index=False)[
         [*OUTCOMES, "deals_struck", "reneges"]].mean()
     summary.to_csv(OUT / "summary.csv", index=False, float_format="%.4g")

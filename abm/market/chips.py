@@ -54,6 +54,8 @@ class ChipMarket:
         region_of = {c.code: REGIONS.index(c.price_region) for c in cfg.countries}
         self.names = [m.name for m in makers]
         self.country = [m.country for m in makers]
+        self.country_index = np.array([model.country_index[c] for c in self.country],
+                                      dtype=np.int64)
         self.kind = np.array([m.kind for m in makers], dtype=object)
         self.home_region = np.array([region_of[m.country] for m in makers], dtype=np.int64)
         self.share = np.array([[m.market_share.get(x, 0.0) for x in REGIONS] for m in makers])
@@ -134,11 +136,12 @@ class ChipMarket:
         if not good:
             return supply
         now = self.model.time
+        controlling = [s for s in self.model.states.values() if good in s.controls]
         for m, country in enumerate(self.country):
             share, wait = 1.0, 0.0
-            for state in self.model.states.values():
-                control = state.controls.get(good)
-                if state.code == country or control is None:
+            for state in controlling:
+                control = state.controls[good]
+                if state.code == country:
                     continue
                 share = min(share, state.approval_for(good, country))
                 if control.regime == "licence":
@@ -155,11 +158,12 @@ class ChipMarket:
 
     def _technology_level(self) -> np.ndarray:
         """Level of foreign technology controls on each maker's country (0 to 1)."""
-        return np.array([
-            max([0.0, *(s.technology_controls.get(c, 0.0) for s in self.model.states.values()
-                        if s.code != c)])
-            for c in self.country
-        ])
+        level = np.zeros(len(self.country))
+        for state in self.model.states.values():
+            for destination, value in state.technology_controls.items():
+                targets = [c == destination and c != state.code for c in self.country]
+                level = np.where(targets, np.maximum(level, value), level)
+        return level
 
     # --- the week ----------------------------------------------------------------------------
 
@@ -262,29 +266,30 @@ class ChipMarket:
     def _last(self) -> int:
         return min(self.model.steps, self.demand_units.shape[0]) - 1
 
-    def shortfall_share(self, region: str) -> float:
-        """Share of the region's chip demand not served in the last week."""
+    def shortfall_shares(self) -> np.ndarray:
+        """Share of each region's chip demand (in the order of `REGIONS`) not served in the
+        last week."""
         week = self._last()
         if not self.enabled or week < 0:
-            return 0.0
-        r = REGIONS.index(region)
-        demand = self.demand_units[week, r]
-        sold = self.sales["sold_units"][week, :, r].sum()
-        return float(max(0.0, 1.0 - sold / demand)) if demand > 0 else 0.0
+            return np.zeros(len(REGIONS))
+        demand = self.demand_units[week]
+        sold = self.sales["sold_units"][week].sum(axis=0)
+        return np.maximum(0.0, 1.0 - np.divide(sold, demand, out=np.ones(len(REGIONS)),
+                                               where=demand > 0))
 
-    def export_loss_usd(self, country: str) -> tuple[float, float]:
-        """Last week's chip sales of `country`'s makers lost to controls and discouragement
-        (USD) and the value of their usual demand (USD)."""
+    def export_loss_usd(self) -> tuple[np.ndarray, np.ndarray]:
+        """Last week's chip sales lost to controls and discouragement (USD), and the value of
+        the usual demand (USD), by the makers' country (arrays over `model.countries`)."""
+        n = len(self.model.countries)
         week = self._last()
-        mine = np.array([c == country for c in self.country], dtype=bool)
-        if not self.enabled or week < 0 or not mine.any():
-            return 0.0, 0.0
-        lost = self.sales["blocked_usd"][week, mine].sum()
-        lost += self.sales["discouraged_usd"][week, mine].sum()
-        usual = (self.sales["want_units"][week, mine] * self.price_usd[mine]).sum()
-        return float(lost), float(usual)
+        if not self.enabled or week < 0:
+            return np.zeros(n), np.zeros(n)
+        lost = (self.sales["blocked_usd"][week] + self.sales["discouraged_usd"][week]).sum(axis=1)
+        usual = (self.sales["want_units"][week] * self.price_usd).sum(axis=1)
+        return (np.bincount(self.country_index, weights=lost, minlength=n),
+                np.bincount(self.country_index, weights=usual, minlength=n))
 
-    def _dates(self) -> np.ndarray:
+    def _dates(self) -> tuple[int, np.ndarray]:
         weeks = min(self.model.steps, self.demand_units.shape[0])
         return weeks, (np.datetime64(self.model.config.start) + np.arange(weeks) * 7).astype(str)
 

@@ -30,9 +30,8 @@ def pain_components(model) -> np.ndarray:
     halted = np.divide(halted, count, out=np.zeros(n), where=count > 0)
 
     chips = model.chip_market
-    shortfall = {region: chips.shortfall_share(region) for region in ("CHN", "ROW")}
-    chip_shortfall = np.array([shortfall[model.states[c].price_region] for c in model.countries])
-    chip_loss = np.array([chips.export_loss_usd(c) for c in model.countries]).reshape(n, 2)
+    chip_shortfall = chips.shortfall_shares()[model.country_region]
+    chip_lost, chip_usual = chips.export_loss_usd()
 
     good = b.good[p.buyer]
     price_usd_per_t = 1000.0 * model.reference_price[good, model.country_region[p.origin]]
@@ -40,8 +39,8 @@ def pain_components(model) -> np.ndarray:
     usual = np.bincount(origin, weights=b.mean_demand_t[p.buyer] * p.base_share * price_usd_per_t,
                         minlength=n + 1)[:n]
     now = np.bincount(origin, weights=p.shipped_t * price_usd_per_t, minlength=n + 1)[:n]
-    lost = np.maximum(0.0, usual - now) + chip_loss[:, 0]
-    whole = usual + chip_loss[:, 1]
+    lost = np.maximum(0.0, usual - now) + chip_lost
+    whole = usual + chip_usual
     export_loss = np.minimum(1.0, np.divide(lost, whole, out=np.zeros(n), where=whole > 0))
 
     value = p.shipped_t * price_usd_per_t * p.foreign
