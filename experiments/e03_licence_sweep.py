@@ -147,7 +147,9 @@ def main() -> int:
         "seed": spec.seed,
         "runs": int(report.total),
         "failed_runs": int(report.failed),
-        "seconds": round(time.perf_counter() - started, 1),
+        "runs_this_session": int(report.ran),  # 0 when every run was already done
+        "seconds_this_session": round(time.perf_counter() - started, 1),
+        "run_seconds_total": round(float(load_runs(out / "sweep")[1]["elapsed_s"].sum()), 1),
         "figures": figures,
         "tables": ["summary.csv", "share_halted_by_country.csv"],
     }

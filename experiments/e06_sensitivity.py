@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from abm.sweep import analyze, run_sweep, spec_from_dict
+from abm.sweep import analyze, load_runs, run_sweep, spec_from_dict
 
 OUT = Path(__file__).resolve().parent.parent / "results" / "e06_sensitivity"
 SCENARIO = "april-2025-controls"
@@ -91,7 +91,10 @@ def main() -> int:
     header = (f"# Sobol' indices, {SCENARIO} to {UNTIL}\n\nN = {n}, {len(INPUTS)} inputs, "
               f"{report.total} runs, one seed (common random numbers). S1: first-order index, "
               "ST: total index, with 95% bootstrap confidence intervals (SALib, 200 "
-              "resamples).\n\n")
+              "resamples). An input with indices of zero does not act in this scenario: "
+              "`stockpile_cover_gain` scales buyers' response to alert events, and "
+              f"{SCENARIO} has none; `halt_threshold` only classifies weeks as halted and "
+              "moves no flow or price.\n\n")
     (out / "sobol_indices.md").write_text(header + markdown_table(indices))
     manifest = {
         "experiment": "e06_sensitivity",
@@ -104,7 +107,9 @@ def main() -> int:
         "seed": spec.seed,
         "runs": int(report.total),
         "failed_runs": int(report.failed),
-        "seconds": round(time.perf_counter() - started, 1),
+        "runs_this_session": int(report.ran),  # 0 when every run was already done
+        "seconds_this_session": round(time.perf_counter() - started, 1),
+        "run_seconds_total": round(float(load_runs(out / "sweep")[1]["elapsed_s"].sum()), 1),
         "files": sorted({p.name for p in written} | {"sobol_indices.md"}),
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
