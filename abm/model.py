@@ -505,6 +505,7 @@ class ExportControlModel(mesa.Model):
         e.inventory_t -= np.bincount(p.exporter, weights=shipped, minlength=n_e)
         e.inventory_t = np.maximum(e.inventory_t, 0.0)
         p.backlog_t -= shipped
+        self._count_quota_use(shipped)
         # Under a licence regime the controlled share of a shipment waits for a licence; the
         # rest leaves at once, or waits in customs while customs holds the whole tariff code.
         licensed = (self.pair_regime == LICENCE) & ~self.pair_general & (shipped > 0)
@@ -552,9 +553,25 @@ class ExportControlModel(mesa.Model):
                     wanted = shippable[mask].sum()
                     if wanted > allowance:
                         shippable[mask] *= allowance / wanted
-                    key = (state.code, good, year)
-                    self.quota_used_t[key] = used + min(wanted, allowance)
         return shippable
+
+    def _count_quota_use(self, shipped: np.ndarray) -> None:
+        """Add this week's shipments under a quota to the year's use of that quota."""
+        quota_pairs = (self.pair_regime == QUOTA) & (shipped > 0)
+        if not quota_pairs.any():
+            return
+        p = self.pairs
+        year = self.date_of_week(self.steps).year
+        pair_good = self.buyers.good[p.buyer]
+        for state in self.states.values():
+            for good, control in state.controls.items():
+                if control.regime != "quota":
+                    continue
+                mask = quota_pairs & (p.origin == self.country_index[state.code]) & (
+                    pair_good == self.good_index[good]
+                )
+                key = (state.code, good, year)
+                self.quota_used_t[key] = self.quota_used_t.get(key, 0.0) + shipped[mask].sum()
 
     def _file(self, pair: np.ndarray, quantity_t: np.ndarray, customs: bool) -> None:
         """Put shipments in the origin State's licence queue (or customs hold) for the good."""

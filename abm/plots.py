@@ -15,24 +15,50 @@ import pandas as pd  # noqa: E402
 DPI = 100
 
 
+def labelled_events(events, start: dt.date | None = None, end: dt.date | None = None):
+    """The events worth a label, in date order, numbered from 1: [(n, event)]. Unlabelled events
+    are the silent companions of a labelled one (same date, same deal) and get no number."""
+    chosen, seen = [], set()
+    for event in sorted(events, key=lambda e: e.date):
+        if not event.label or (start and event.date < start) or (end and event.date > end):
+            continue
+        if (event.date, event.label) in seen:
+            continue
+        seen.add((event.date, event.label))
+        chosen.append(event)
+    return list(enumerate(chosen, start=1))
+
+
 def mark_events(ax, events, start: dt.date | None = None, end: dt.date | None = None) -> None:
-    """Draw a dashed vertical line and its label for each labelled event inside the axis."""
-    seen = set()
-    ymax = ax.get_ylim()[1]
-    for i, event in enumerate(sorted(events, key=lambda e: e.date)):
-        if (start and event.date < start) or (end and event.date > end):
-            continue
-        # Unlabelled events are the silent companions of a labelled one on the same date.
-        label = event.label
-        if not label or (event.date, label) in seen:
-            continue
-        seen.add((event.date, label))
+    """Draw a dashed line for each labelled event and its number at the top of the axis; the
+    figure's `event_key` lists what the numbers mean. With four events or fewer the labels are
+    written in full instead."""
+    numbered = labelled_events(events, start, end)
+    full = len(numbered) <= 4
+    for n, event in numbered:
         x = pd.Timestamp(event.date)
         ax.axvline(x, color="0.45", linestyle="--", linewidth=0.8, zorder=0)
-        ax.annotate(
-            label, (x, ymax), xytext=(2, -4 - 9 * (i % 4)), textcoords="offset points",
-            fontsize=6.5, color="0.3", va="top", rotation=0,
-        )
+        text = event.label if full else str(n)
+        ax.annotate(text, (x, 1.0), xycoords=("data", "axes fraction"),
+                    xytext=(2, -3 - 8 * (n % 3)), textcoords="offset points",
+                    fontsize=6.5, color="0.25", va="top")
+
+
+def event_key(fig, events, start: dt.date | None = None, end: dt.date | None = None) -> None:
+    """List the numbered events under the figure, in columns (call after tight_layout)."""
+    numbered = labelled_events(events, start, end)
+    if len(numbered) <= 4:
+        return
+    columns = 3
+    rows = -(-len(numbered) // columns)
+    height = fig.get_figheight()
+    margin = (0.16 * rows + 0.2) / height
+    fig.subplots_adjust(bottom=fig.subplotpars.bottom + margin)
+    for i, (n, event) in enumerate(numbered):
+        column, row = divmod(i, rows)
+        fig.text(0.02 + column * 0.33, margin - 0.05 / height - row * 0.16 / height,
+                 f"{n}  {event.date:%Y-%m-%d}  {event.label}", fontsize=6.5, color="0.25",
+                 va="top")
 
 
 def _date_axis(ax) -> None:
@@ -42,8 +68,9 @@ def _date_axis(ax) -> None:
     ax.grid(alpha=0.3)
 
 
-def _save(fig, path: Path) -> Path:
+def _save(fig, path: Path, events=()) -> Path:
     fig.tight_layout()
+    event_key(fig, events)
     fig.savefig(path, dpi=DPI)
     plt.close(fig)
     return path
@@ -64,7 +91,7 @@ def exports_by_destination(result, path: Path, good: str = "magnet", origin: str
     ax.set_ylim(0, table.sum(axis=1).max() * 1.35 if len(table) else 1)
     _date_axis(ax)
     mark_events(ax, result.config.events)
-    return _save(fig, path)
+    return _save(fig, path, result.config.events)
 
 
 def prices(result, path: Path) -> Path:
@@ -83,7 +110,7 @@ def prices(result, path: Path) -> Path:
         ax.legend(fontsize=8, loc="center left")
         _date_axis(ax)
         mark_events(ax, result.config.events)
-    return _save(fig, path)
+    return _save(fig, path, result.config.events)
 
 
 def buyers_halted(result, path: Path, good: str = "magnet") -> Path:
@@ -107,7 +134,7 @@ def buyers_halted(result, path: Path, good: str = "magnet") -> Path:
     for ax in (top, bottom):
         _date_axis(ax)
         mark_events(ax, result.config.events)
-    return _save(fig, path)
+    return _save(fig, path, result.config.events)
 
 
 def licences(result, path: Path) -> Path | None:
@@ -129,7 +156,7 @@ def licences(result, path: Path) -> Path | None:
         ax.legend(fontsize=8)
         _date_axis(ax)
         mark_events(ax, result.config.events)
-    return _save(fig, path)
+    return _save(fig, path, result.config.events)
 
 
 def standard_figures(result, directory: Path) -> list[Path]:

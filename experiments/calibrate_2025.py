@@ -15,7 +15,7 @@ results/calibration_2025/ (fitted parameters, the fit table, the optimiser's tra
 the values to copy into abm/scenario/builtin/history-2025.toml; tests check that the scenario
 holds the fitted values.
 
-    .venv/bin/python experiments/calibrate_2025.py [--seeds 3] [--points 160] [--maxiter 80]
+    .venv/bin/python experiments/calibrate_2025.py [--seeds 2] [--points 100] [--maxiter 80]
 """
 
 from __future__ import annotations
@@ -44,8 +44,12 @@ PARAMETERS = [
     ("approval", "events[3].control.approval", 0.05, 0.95),
     ("approval_usa", "events[3].control.approval_by_destination.USA", 0.0, 0.95),
 ]
-# London keeps the office's capacity (only approvals and review time change there).
-TIED = {"review_capacity_t_per_week": ["events[14].changes.review_capacity_t_per_week"]}
+# London keeps the office's capacity; after London (US) and after Busan (all) approvals return
+# to the fitted base rate.
+TIED = {
+    "review_capacity_t_per_week": ["events[14].changes.review_capacity_t_per_week"],
+    "approval": ['events[14].changes["approval_by_destination.USA"]', "events[21].changes.approval"],
+}
 TARGETS = [("2025-04", "ALL"), ("2025-05", "ALL"), ("2025-06", "ALL"), ("2025-07", "ALL"),
            ("2025-05", "USA"), ("2025-06", "USA")]
 
@@ -74,7 +78,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=2, help="seeds per evaluation")
     parser.add_argument("--points", type=int, default=100, help="Latin hypercube points")
-    parser.add_argument("--maxiter", type=int, default=60, help="Nelder-Mead iterations")
+    parser.add_argument("--maxiter", type=int, default=80, help="Nelder-Mead evaluations")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
 
@@ -104,7 +108,7 @@ def main() -> None:
     simplex = np.vstack([x0] + [np.clip(x0 + 0.1 * np.eye(len(x0))[i] * (1 if x0[i] < 0.9 else -1),
                                         0, 1) for i in range(len(x0))])
     fit = minimize(objective, x0, args=("nelder-mead",), method="Nelder-Mead",
-                   options={"maxiter": args.maxiter, "xatol": 0.005, "fatol": 1e-4,
+                   options={"maxfev": args.maxiter, "xatol": 0.005, "fatol": 1e-4,
                             "initial_simplex": simplex})
     best = min(trace, key=lambda row: row["loss"])
     fitted = {name: round(float(best[name]), 3) for name, *_ in PARAMETERS}

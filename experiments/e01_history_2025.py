@@ -56,8 +56,23 @@ def summarise(result) -> dict:
         "spells": spells,
         "prices": prices[["date", "good", "region", "price_usd_per_kg"]],
         "baseline": evaluate(result, BASELINE_OUTCOMES),
+        "granted": granted_shares(result),
         "halted_2024": int(weekly.loc[weekly["date"] < "2025-01-01", "buyers_halted"].sum()),
     }
+
+
+def granted_shares(result) -> dict:
+    """Share of the magnet tonnage applied for since the controls that had been granted by a
+    date (CLEPA: about 25% of EU requests by 2025-06-04; EU Chamber: under 25% by September)."""
+    office = result.licences
+    office = office[(office["state"] == "CHN") & (office["good"] == "magnet")]
+    out = {}
+    for date in ("2025-06-04", "2025-09-30"):
+        upto = office[office["date"] <= date]
+        filed = max(upto["filed_t"].sum(), 1e-9)
+        out[date] = float(upto["approved_t"].sum() / filed)
+        out[f"{date} refused"] = float(upto["refused_t"].sum() / filed)
+    return out
 
 
 def price_metrics(prices: pd.DataFrame, good: str) -> dict:
@@ -122,6 +137,8 @@ def metrics_of(runs: list[dict], table: pd.DataFrame) -> dict:
         "magnet_price": {k: round(float(np.median([p[k] for p in magnet_prices])), 3)
                          for k in magnet_prices[0]},
         "baseline_2024": {k: round(float(baseline[k].median()), 4) for k in baseline},
+        "share_granted": {d: round(float(np.median([run["granted"][d] for run in runs])), 3)
+                          for d in runs[0]["granted"]},
         "buyer_weeks_halted_2024_max": int(max(run["halted_2024"] for run in runs)),
     }
 
@@ -163,6 +180,7 @@ def figure_exports(table: pd.DataFrame, events, path: Path) -> None:
         plots._date_axis(ax)
         plots.mark_events(ax, events)
     fig.tight_layout()
+    plots.event_key(fig, events)
     fig.savefig(path, dpi=plots.DPI)
     plt.close(fig)
 
@@ -180,10 +198,14 @@ def figure_halted(runs: list[dict], events, path: Path) -> None:
                 ax.plot(pd.to_datetime(series["date"]), series["buyers_halted"], label=country)
         ax.set_title(f"{sector}: magnet buyers halted (median over {len(runs)} seeds)", fontsize=9)
         ax.set_ylabel("buyers")
-        ax.legend(fontsize=7, ncol=7, loc="upper right")
+        if ax.get_lines():
+            ax.legend(fontsize=7, ncol=7, loc="upper right")
+        else:
+            ax.text(0.5, 0.5, "no halts", transform=ax.transAxes, ha="center", color="0.4")
         plots._date_axis(ax)
-        plots.mark_events(ax, [e for e in events if e.date >= dt.date(2025, 1, 1)])
+        plots.mark_events(ax, events)
     fig.tight_layout()
+    plots.event_key(fig, events)
     fig.savefig(path, dpi=plots.DPI)
     plt.close(fig)
 
@@ -215,8 +237,9 @@ def figure_prices(runs: list[dict], events, path: Path) -> None:
         ax.set_xlim(pd.Timestamp("2024-10-01"), pd.Timestamp("2026-06-30"))
         ax.legend(fontsize=8, loc="upper right")
         plots._date_axis(ax)
-        plots.mark_events(ax, [e for e in events if e.date >= dt.date(2024, 10, 1)])
+        plots.mark_events(ax, events)
     fig.tight_layout()
+    plots.event_key(fig, events)
     fig.savefig(path, dpi=plots.DPI)
     plt.close(fig)
 
@@ -263,10 +286,19 @@ def summary_text(metrics: dict, n_seeds: int) -> str:
         "- Observed: Ford's Chicago plant idled one week (May), Suzuki's Swift line about three "
         "weeks (from 2025-05-26), several EU supplier plants (CLEPA, early June), Bajaj's output "
         "halved (July). The model halts more buyers than were reported, and some for longer: its "
-        "buyers cannot substitute uncontrolled grades for Dy/Tb-bearing ones and hold no "
-        "emergency stocks beyond their cover (docs/ODD.md, simplifications).",
+        "buyers have no emergency sources beyond their own cover (air-freighted stock from "
+        "other plants, distributors, recycling) and a hard halt threshold (docs/calibration.md).",
         f"- No buyer halts in 2024 (largest buyer-weeks halted in 2024 across seeds: "
         f"{metrics['buyer_weeks_halted_2024_max']}).",
+        "",
+        "## Licences",
+        "",
+        f"- Share of the magnet tonnage applied for since 2025-04-04 that had been granted by "
+        f"2025-06-04: {100 * metrics['share_granted']['2025-06-04']:.0f}% (CLEPA, EU suppliers: "
+        f"about 25%); by 2025-09-30: {100 * metrics['share_granted']['2025-09-30']:.0f}% (EU "
+        "Chamber: under 25% of its members' applications). Refused by the same dates: "
+        f"{100 * metrics['share_granted']['2025-06-04 refused']:.0f}% and "
+        f"{100 * metrics['share_granted']['2025-09-30 refused']:.0f}%; the rest was still waiting.",
         "",
         "## Prices",
         "",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -124,3 +125,22 @@ def test_material_is_conserved_in_random_small_scenarios(data, seed):
     shipped = result.shipments["quantity_t"].sum()
     assert shipped >= 0
     assert (result.weekly["used_t"] <= result.weekly["demand_t"] + 1e-9).all()
+
+
+def test_a_quota_caps_a_years_exports_and_counts_what_shipped(write_scenario):
+    from tests.conftest import TINY
+
+    quota = TINY + """
+[[events]]
+date = 2024-01-01
+kind = "export_control"
+state = "CHN"
+good = "magnet"
+[events.control]
+regime = "quota"
+quota_t_per_year = 1000.0
+"""
+    result = abm.run(abm.load(write_scenario(quota)), seed=0)
+    exported = result.shipments.query("origin == 'CHN' and destination == 'USA'")["quantity_t"].sum()
+    assert 950.0 <= exported <= 1000.0 + 1e-6
+    assert result.model.quota_used_t[("CHN", "magnet", 2024)] == pytest.approx(exported)

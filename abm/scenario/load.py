@@ -141,14 +141,20 @@ def _lists(value: Any) -> Any:
     return value
 
 
-_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]|\[\"([^\"]+)\"\]")
 
 
 def set_path(raw: dict[str, Any], path: str, value: Any, source: str = "<override>") -> None:
     """Set `value` at a dotted path in a TOML-shaped dict (the path must already exist, so a
-    typo cannot silently add a field; header fields may be written without `scenario.`)."""
-    tokens = [m.group(1) if m.group(1) is not None else int(m.group(2)) for m in
-              _TOKEN.finditer(path)]
+    typo cannot silently add a field; header fields may be written without `scenario.`).
+    A key that itself contains dots is written in brackets and quotes:
+    `events[14].changes["approval_by_destination.USA"]`."""
+    tokens = [
+        m.group(1) if m.group(1) is not None
+        else m.group(3) if m.group(3) is not None
+        else int(m.group(2))
+        for m in _TOKEN.finditer(path)
+    ]
     if not tokens:
         raise ScenarioError(source, path, "expected a field path such as market.halt_threshold")
     node: Any = raw

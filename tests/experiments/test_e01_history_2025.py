@@ -1,0 +1,91 @@
+"""e01 end to end in quick mode, its key metrics against the episode, and a regression pin
+against the committed results (a change that breaks the fit fails here)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import abm
+
+ROOT = Path(__file__).resolve().parents[2]
+COMMITTED = ROOT / "results" / "e01_history_2025"
+OBSERVED = {"2025-04": 2627, "2025-05": 1238, "2025-06": 3188, "2025-07": 5577}
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    out = tmp_path_factory.mktemp("e01") / "e01"
+    subprocess.run([sys.executable, str(ROOT / "experiments" / "e01_history_2025.py"), "--quick",
+                    "--workers", "1", "--out", str(out)], check=True, capture_output=True)
+    return out
+
+
+def test_quick_run_writes_its_tables_figures_and_summary(quick):
+    names = {p.name for p in quick.iterdir()}
+    assert {"monthly_exports.csv", "exports_vs_observed.png", "buyers_halted.png", "prices.png",
+            "summary.md", "metrics.json", "manifest.json"} <= names
+    table = pd.read_csv(quick / "monthly_exports.csv", dtype={"month": str})
+    assert list(table.columns) == ["month", "destination", "observed_t", "model_median_t",
+                                   "model_p05_t", "model_p95_t"]
+    assert len(table) == 36 * 2
+    assert set(table["destination"]) == {"ALL", "USA"}
+    assert table["month"].min() == "2024-01" and table["month"].max() == "2026-12"
+    assert (table["model_p05_t"] <= table["model_median_t"] + 1e-9).all()
+    assert (table["model_median_t"] <= table["model_p95_t"] + 1e-9).all()
+    observed = table.dropna(subset=["observed_t"])
+    assert observed.loc[(observed["month"] == "2025-05") & (observed["destination"] == "ALL"),
+                        "observed_t"].item() == 1238
+
+
+def test_quick_run_reproduces_the_episode(quick):
+    metrics = json.loads((quick / "metrics.json").read_text())
+    for month, observed in OBSERVED.items():
+        got = metrics["fit"][month]["model_median_t"]
+        assert got == pytest.approx(observed, rel=0.35), month
+    assert metrics["trough_month"] == "2025-05"
+    assert metrics["us_may_2025_over_observed_may_2024"] <= 0.2
+    assert metrics["automotive_halt_spells_mid_may_to_june"]["median_spells_of_1_to_3_weeks"] >= 1
+    assert 2.0 <= metrics["heavy_ree_price"]["ROW_ratio_5_weeks"] <= 4.0
+    assert metrics["heavy_ree_price"]["CHN_max_abs_change_apr_jul"] <= 0.10
+    assert metrics["buyer_weeks_halted_2024_max"] == 0
+    assert metrics["baseline_2024"]["exports_t:magnet:CHN:2024"] == pytest.approx(58152, rel=0.10)
+
+
+def test_committed_results_meet_the_done_when_criteria():
+    metrics = json.loads((COMMITTED / "metrics.json").read_text())
+    manifest = json.loads((COMMITTED / "manifest.json").read_text())
+    assert len(manifest["seeds"]) >= 20
+    medians = {m: metrics["fit"][m]["model_median_t"] for m in OBSERVED}
+    for month, observed in OBSERVED.items():
+        assert medians[month] == pytest.approx(observed, rel=0.25), month
+    assert min(medians, key=medians.get) == "2025-05"
+    assert metrics["us_may_2025_over_observed_may_2024"] <= 0.15
+    assert 2.0 <= metrics["heavy_ree_price"]["ROW_ratio_5_weeks"] <= 4.0
+    assert metrics["heavy_ree_price"]["CHN_max_abs_change_apr_jul"] <= 0.10
+
+
+def test_quick_run_stays_close_to_committed_results(quick):
+    """Regression pin: the quick ensemble's key numbers stay near the committed 20-seed ones."""
+    now = json.loads((quick / "metrics.json").read_text())
+    then = json.loads((COMMITTED / "metrics.json").read_text())
+    for key in now["fit"]:
+        assert now["fit"][key]["model_median_t"] == pytest.approx(
+            then["fit"][key]["model_median_t"], rel=0.25, abs=40), key
+    assert now["heavy_ree_price"]["ROW_ratio_5_weeks"] == pytest.approx(
+        then["heavy_ree_price"]["ROW_ratio_5_weeks"], rel=0.15)
+
+
+def test_history_scenario_holds_the_fitted_parameters():
+    fitted = json.loads((ROOT / "results" / "calibration_2025" / "fitted_parameters.json").read_text())
+    raw = abm.scenario.to_dict(abm.load("history-2025"))
+    for name, path in fitted["paths"].items():
+        node = raw
+        for token in path.replace("]", "").replace("[", ".").split("."):
+            node = node[int(token)] if token.isdigit() else node[token]
+        assert node == pytest.approx(fitted["parameters"][name], rel=0.01), name
