@@ -206,3 +206,14 @@ def test_the_extending_example_runs():
         exec(compile(block, str(doc), "exec"), namespace)
     assert namespace["result"].model.states["CHN"].strategy.name == "grudge"
     assert namespace["checks_passed"]
+
+
+@pytest.mark.parametrize("template", ["geneva", "busan"])
+def test_other_2025_deals_can_be_bargaining_outcomes(template):
+    config = bargaining(**{"CHN.bargaining.deal": template, "USA.bargaining.deal": template,
+                           "CHN.bargaining.renege_probability": 0.0})
+    result = abm.run(config, seed=0, until=dt.date(2025, 12, 31))
+    deal = result.model.deals[0]
+    assert deal.name == template and deal.origin == "bargaining"
+    usa = result.model.states["USA"]
+    assert usa.tariff_on("CHN", "*") == pytest.approx(0.30 if template == "geneva" else 0.20)
