@@ -12,8 +12,8 @@ for US easing of chip controls. This experiment sweeps its terms on the `london-
 Outcomes over the deal's year (2025-06-10 to 2026-06-09): US buyers' magnet shortfall (t) and
 buyer-weeks halted, China's chip access (share of its AI-chip demand served), and each side's
 mean pain (`abm.policy.pain`). Writes to results/e04_london_tradeoff/: `runs.csv` (one row per
-design and seed), `summary.csv` (mean by design), a heatmap per outcome, the trade-off figure
-and `manifest.json`.
+design and seed), `summary.csv` (mean by design), `summary.md`, a heatmap per outcome, the trade-off
+figure and `manifest.json`.
 
     .venv/bin/python experiments/e04_london_tradeoff.py [--quick] [--seeds 3]
 """
@@ -166,6 +166,66 @@ def tradeoff(summary: pd.DataFrame) -> Path:
     return path
 
 
+def number(value) -> str:
+    if isinstance(value, bool | np.bool_ | str):
+        return str(value)
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    rows = ["| " + " | ".join(frame.columns) + " |", "|" + "---:|" * len(frame.columns)]
+    for values in frame.itertuples(index=False):
+        rows.append("| " + " | ".join(number(v) for v in values) + " |")
+    return "\n".join(rows)
+
+
+def write_summary(summary: pd.DataFrame, levers: dict, runs: int) -> Path:
+    """Headline effects of each lever, in words and numbers, for readers of results/."""
+    def spread(outcome: str, lever: str) -> str:
+        means = summary.groupby(lever)[outcome].mean()
+        return (f"{number(means.iloc[0])} at {lever} = {means.index[0]:g} to "
+                f"{number(means.iloc[-1])} at {means.index[-1]:g}")
+
+    best = summary.loc[summary["non_dominated"]]
+    lines = [
+        "# e04: the London trade-off (london-2025)",
+        "",
+        "Written by `experiments/e04_london_tradeoff.py`; do not edit by hand. "
+        f"{runs} runs; outcomes from {DEAL_START} to {DEAL_END}, means over seeds by design.",
+        "",
+        "## What each lever moves (averaged over the other levers)",
+        "",
+        f"- US magnet shortfall (t): {spread('usa_shortfall_t', 'approval')}; "
+        f"{spread('usa_shortfall_t', 'review_weeks')}; "
+        f"{spread('usa_shortfall_t', 'chip_easing')}.",
+        f"- US buyer-weeks halted: {spread('usa_buyer_weeks_halted', 'approval')}; "
+        f"{spread('usa_buyer_weeks_halted', 'review_weeks')}.",
+        f"- China's chip access: {spread('chn_chip_access', 'chip_easing')}; "
+        f"{spread('chn_chip_access', 'approval')}.",
+        f"- US pain: {spread('usa_pain', 'approval')}; {spread('usa_pain', 'chip_easing')}.",
+        f"- China's pain: {spread('chn_pain', 'chip_easing')}; {spread('chn_pain', 'approval')}.",
+        "",
+        "Each side's gain comes only from the other's concession: China's approvals and review "
+        "time set the US shortfall and halts, US chip easing sets China's chip access. In the "
+        "model's pain measures a concession costs the conceding side nothing (easing raises US "
+        "chip export revenue; approvals raise Chinese magnet exports), so the terms that leave "
+        "both sides best off are full concessions on both sides; what kept the real deal "
+        "partial (security, leverage) is not in the pain measure.",
+        "",
+        "## Non-dominated terms (China's chip access up, US shortfall down)",
+        "",
+        markdown_table(best[[*levers, *OUTCOMES]]),
+        "",
+        "## All designs",
+        "",
+        markdown_table(summary[["design", *levers, *OUTCOMES]]),
+        "",
+    ]
+    path = OUT / "summary.md"
+    path.write_text("\n".join(lines))
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a 2x2x2 grid and one seed")
@@ -188,7 +248,8 @@ def main() -> None:
     summary["non_dominated"] = pareto_mask(np.column_stack([
         -summary["chn_chip_access"], summary["usa_shortfall_t"]]))
     summary.to_csv(OUT / "summary.csv", index=False, float_format="%.6g")
-    figures = heatmaps(summary, levers) + [tradeoff(summary)]
+    figures = heatmaps(summary, levers) + [tradeoff(summary), write_summary(summary, levers,
+                                                                            len(runs))]
     manifest = {
         "experiment": "e04_london_tradeoff",
         "scenario": SCENARIO,

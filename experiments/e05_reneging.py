@@ -13,7 +13,7 @@ Each design runs over several seeds (the reneging draws and buyers' demand noise
 results/e05_reneging/: `runs.csv` (one row per run: buyer-weeks halted in the US and the EU,
 China's mean chip access, deals struck, reneges and weeks under a deal, from 2025-06-01),
 `bands.csv` (median and 10-90% band of the weekly series by design, from 2025), fan charts of US and EU
-buyers halted and China's chip access over time, the distribution of outcomes, and
+buyers halted and China's chip access over time, the distribution of outcomes, `summary.md` and
 `manifest.json`.
 
     .venv/bin/python experiments/e05_reneging.py [--quick] [--seeds 10]
@@ -191,6 +191,53 @@ def distributions(runs: pd.DataFrame) -> Path:
     return path
 
 
+def write_summary(summary: pd.DataFrame, runs: int) -> Path:
+    """Headline comparisons for readers of results/."""
+    def at(p: float, lag: float, outcome: str) -> float:
+        row = summary[(summary["renege_probability"] == p) & (summary["notice_lag_weeks"] == lag)]
+        return float(row[outcome].iloc[0])
+
+    probabilities = sorted(summary["renege_probability"].unique())
+    lags = sorted(summary["notice_lag_weeks"].unique())
+    never, most = probabilities[0], probabilities[-1]
+    quick, slow = lags[0], lags[-1]
+    lines = [
+        "# e05: reneging on the London deal (bargaining-2025)",
+        "",
+        "Written by `experiments/e05_reneging.py`; do not edit by hand. "
+        f"{runs} runs; outcomes from {FROM} to the end of 2026, means over seeds by design.",
+        "",
+        f"- With no reneging, US buyers lose {at(never, quick, 'usa_buyer_weeks_halted'):,.0f} "
+        f"buyer-weeks to halts and EU buyers {at(never, quick, 'eu_buyer_weeks_halted'):,.0f}; "
+        f"China gets {at(never, quick, 'chn_chip_access'):.0%} of its AI-chip demand.",
+        f"- If China reneges with probability {most:g} a week and the US notices after "
+        f"{slow:g} weeks: US {at(most, slow, 'usa_buyer_weeks_halted'):,.0f}, EU "
+        f"{at(most, slow, 'eu_buyer_weeks_halted'):,.0f} buyer-weeks halted; China's chip "
+        f"access {at(most, slow, 'chn_chip_access'):.0%}; "
+        f"{at(most, slow, 'deals_struck'):.1f} deals struck, "
+        f"{at(most, slow, 'reneges'):.1f} reneged.",
+        f"- Same probability, the US notices after {quick:g} week(s): US "
+        f"{at(most, quick, 'usa_buyer_weeks_halted'):,.0f}, EU "
+        f"{at(most, quick, 'eu_buyer_weeks_halted'):,.0f} buyer-weeks halted; China's chip "
+        f"access {at(most, quick, 'chn_chip_access'):.0%}. A slow response keeps US chip easing "
+        "in force while China's licences are slow (more halts, more chips for China); a quick "
+        "one ends the deal sooner and, with pain still high, leads to a new one sooner.",
+        "",
+        "| renege probability / week | notice lag (weeks) | US buyer-weeks halted | "
+        "EU buyer-weeks halted | China's chip access | weeks under a deal | deals | reneges |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in summary.itertuples(index=False):
+        lines.append(
+            f"| {row.renege_probability:g} | {row.notice_lag_weeks:g} | "
+            f"{row.usa_buyer_weeks_halted:,.0f} | {row.eu_buyer_weeks_halted:,.0f} | "
+            f"{row.chn_chip_access:.2f} | {row.weeks_under_deal:.1f} | {row.deals_struck:.1f} | "
+            f"{row.reneges:.1f} |")
+    path = OUT / "summary.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a 2x2 grid and three seeds")
@@ -218,6 +265,7 @@ def main() -> None:
         fan_chart(table, "notice_lag_weeks", lags[len(lags) // 2], "renege_probability", events),
         fan_chart(table, "renege_probability", probabilities[-2], "notice_lag_weeks", events),
         distributions(runs),
+        write_summary(summary, len(runs)),
     ]
     manifest = {
         "experiment": "e05_reneging",
