@@ -33,6 +33,8 @@ from abm.policy.strategies import make_strategy
 from abm.scenario.config import CHINA_REGION, Event, Scenario
 
 REGIONS = (CHINA_REGION, "ROW")
+# Quantities below this (tonnes: a milligram) are treated as nothing when dividing by them.
+TINY_T = 1e-9
 NONE, LICENCE, QUOTA, BAN = 0, 1, 2, 3
 _REGIME_CODE = {"none": NONE, "licence": LICENCE, "quota": QUOTA, "ban": BAN}
 
@@ -500,7 +502,7 @@ class ExportControlModel(mesa.Model):
         e.produced_t = production
         np.add.at(self.produced_total_t, e.good, production)
         wanted = np.bincount(p.exporter, weights=shippable, minlength=n_e)
-        fill = np.divide(e.inventory_t, wanted, out=np.ones(n_e), where=wanted > 0)
+        fill = np.divide(e.inventory_t, wanted, out=np.ones(n_e), where=wanted > TINY_T)
         shipped = shippable * np.minimum(fill, 1.0)[p.exporter]
         e.inventory_t -= np.bincount(p.exporter, weights=shipped, minlength=n_e)
         e.inventory_t = np.maximum(e.inventory_t, 0.0)
@@ -538,39 +540,35 @@ class ExportControlModel(mesa.Model):
         shippable[self.pair_regime == BAN] = 0.0
         quota_pairs = self.pair_regime == QUOTA
         if quota_pairs.any():
-            year = self.date_of_week(self.steps).year
-            weeks_left = max(1, (dt.date(year, 12, 31) - self.date_of_week(self.steps)).days // 7 + 1)
-            pair_good = self.buyers.good[p.buyer]
-            for state in self.states.values():
-                for good, control in state.controls.items():
-                    if control.regime != "quota":
-                        continue
-                    mask = quota_pairs & (p.origin == self.country_index[state.code]) & (
-                        pair_good == self.good_index[good]
-                    )
-                    used = self.quota_used_t.get((state.code, good, year), 0.0)
-                    allowance = max(0.0, control.quota_t_per_year - used) / weeks_left
-                    wanted = shippable[mask].sum()
-                    if wanted > allowance:
-                        shippable[mask] *= allowance / wanted
+            first = self.date_of_week(self.steps)
+            weeks_left = max(1, (dt.date(first.year, 12, 31) - first).days // 7 + 1)
+            for key, control, mask in self._quotas(quota_pairs):
+                used = self.quota_used_t.get(key, 0.0)
+                allowance = max(0.0, control.quota_t_per_year - used) / weeks_left
+                wanted = shippable[mask].sum()
+                if wanted > allowance:
+                    shippable[mask] *= allowance / wanted
         return shippable
 
-    def _count_quota_use(self, shipped: np.ndarray) -> None:
-        """Add this week's shipments under a quota to the year's use of that quota."""
-        quota_pairs = (self.pair_regime == QUOTA) & (shipped > 0)
-        if not quota_pairs.any():
-            return
+    def _quotas(self, candidates: np.ndarray):
+        """For each quota in force: its (State, good, year) key, its control, and the pairs
+        among `candidates` that it covers."""
         p = self.pairs
         year = self.date_of_week(self.steps).year
         pair_good = self.buyers.good[p.buyer]
         for state in self.states.values():
             for good, control in state.controls.items():
-                if control.regime != "quota":
-                    continue
-                mask = quota_pairs & (p.origin == self.country_index[state.code]) & (
-                    pair_good == self.good_index[good]
-                )
-                key = (state.code, good, year)
+                if control.regime == "quota":
+                    mask = candidates & (p.origin == self.country_index[state.code]) & (
+                        pair_good == self.good_index[good]
+                    )
+                    yield (state.code, good, year), control, mask
+
+    def _count_quota_use(self, shipped: np.ndarray) -> None:
+        """Add this week's shipments under a quota to the year's use of that quota."""
+        quota_pairs = (self.pair_regime == QUOTA) & (shipped > 0)
+        if quota_pairs.any():
+            for key, _, mask in self._quotas(quota_pairs):
                 self.quota_used_t[key] = self.quota_used_t.get(key, 0.0) + shipped[mask].sum()
 
     def _file(self, pair: np.ndarray, quantity_t: np.ndarray, customs: bool) -> None:
@@ -662,7 +660,7 @@ class ExportControlModel(mesa.Model):
         self._shipped_this_week = np.zeros(p.buyer.size)
         reliability = np.clip(
             np.divide(p.shipped_t, p.ordered_t, out=np.ones_like(p.shipped_t),
-                      where=p.ordered_t > 1e-12),
+                      where=p.ordered_t > TINY_T),
             0.0,
             1.0,
         )
@@ -680,7 +678,7 @@ class ExportControlModel(mesa.Model):
             )
         total = np.bincount(p.buyer, weights=attractiveness, minlength=b.good.size)
         target = np.divide(
-            attractiveness, total[p.buyer], out=p.base_share.copy(), where=total[p.buyer] > 0
+            attractiveness, total[p.buyer], out=p.base_share.copy(), where=total[p.buyer] > 1e-12
         )
         p.share += market.sourcing_adjust_per_week * (target - p.share)
 

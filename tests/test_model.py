@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 import numpy as np
 import pytest
@@ -109,7 +110,11 @@ def _random_scenario(draw):
     }
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=int(os.environ.get("ABM_HYPOTHESIS_EXAMPLES", "40")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(st.data(), st.integers(0, 2**32 - 1))
 def test_material_is_conserved_in_random_small_scenarios(data, seed):
     config = from_dict(data.draw(st.builds(lambda: None).flatmap(

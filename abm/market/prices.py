@@ -33,8 +33,8 @@ def excess_demand_and_gap(model) -> tuple[np.ndarray, np.ndarray]:
     )
     target = np.bincount(key_b, weights=b.cover_weeks * b.mean_demand_t, minlength=size)
     target += np.bincount(key_e, weights=e.inventory_weeks * e.expected_orders_t, minlength=size)
-    excess = np.divide(orders - shipped, demand, out=np.zeros(size), where=demand > 0)
-    gap = np.divide(target - stock, target, out=np.zeros(size), where=target > 0)
+    excess = np.divide(orders - shipped, demand, out=np.zeros(size), where=demand > 1e-9)
+    gap = np.divide(target - stock, target, out=np.zeros(size), where=target > 1e-9)
     return excess.reshape(-1, N_REGIONS), gap.reshape(-1, N_REGIONS)
 
 
