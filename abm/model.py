@@ -524,6 +524,13 @@ class ExportControlModel(mesa.Model):
             np.bincount(p.exporter, weights=self._new_orders_t, minlength=n_e) - e.expected_orders_t
         )
 
+    def _pairs_of(self, cls: type, buyers: np.ndarray) -> np.ndarray:
+        """Mask of the buyer-origin pairs whose buyer is one of `buyers` (cached by class)."""
+        cache = self.__dict__.setdefault("_pair_masks", {})
+        if cls not in cache or cache[cls][0] is not buyers:
+            cache[cls] = (buyers, np.isin(self.pairs.buyer, buyers))
+        return cache[cls][1]
+
     def _exporter_classes(self):
         if not hasattr(self, "_exporter_class_index"):
             classes: dict[type, list[int]] = {}
@@ -668,7 +675,7 @@ class ExportControlModel(mesa.Model):
         ratio = landed / p.base_landed_usd_per_kg
         attractiveness = np.zeros(p.buyer.size)
         for cls, idx in self.buyer_classes:
-            mask = np.isin(p.buyer, idx)
+            mask = self._pairs_of(cls, idx)
             attractiveness[mask] = cls.target_shares(
                 p.base_share[mask],
                 reliability[mask],
