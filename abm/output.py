@@ -72,6 +72,10 @@ def write_run(result, directory: Path, extra_manifest: dict | None = None) -> li
                                  float_format="%.6g")
         result.licences.to_csv(staging / "weekly_licences.csv", index=False, float_format="%.6g")
         result.customs_monthly.to_csv(staging / "customs_monthly.csv", index=False)
+        result.chip_sales.to_csv(staging / "weekly_chip_sales.csv", index=False, float_format="%.6g")
+        result.chip_access.to_csv(staging / "weekly_chip_access.csv", index=False,
+                                  float_format="%.6g")
+        result.pain.to_csv(staging / "weekly_pain.csv", index=False, float_format="%.6g")
         result.shipments.to_parquet(staging / "shipments.parquet", index=False)
         plots.standard_figures(result, staging)
         info = manifest(result, extra_manifest)

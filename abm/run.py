@@ -52,6 +52,25 @@ class Result:
         return self.model.recorder.halt_spells(self.model)
 
     @cached_property
+    def chip_sales(self) -> pd.DataFrame:
+        """AI-chip sales by (week, chipmaker, region): units, revenue, revenue share paid,
+        sales blocked by controls and steered away by import discouragement (USD)."""
+        return self.model.chip_market.sales_table()
+
+    @cached_property
+    def chip_access(self) -> pd.DataFrame:
+        """By (week, region): chip demand, units sold, access (sold / demand), and the share
+        bought from domestic makers."""
+        return self.model.chip_market.access_table()
+
+    @cached_property
+    def pain(self) -> pd.DataFrame:
+        """Each State's weekly pain and its four components (shares, 0-1)."""
+        from abm.policy.pain import weekly_pain
+
+        return weekly_pain(self.model)
+
+    @cached_property
     def shipments(self) -> pd.DataFrame:
         """The ledger: every shipment."""
         return shipments_frame(self.model)

@@ -18,7 +18,7 @@ def test_run_writes_tables_figures_and_manifest(tmp_path, capsys):
     names = {p.name for p in out.iterdir()}
     assert {"customs_monthly.csv", "weekly.csv", "manifest.json", "shipments.parquet",
             "exports_by_destination.png", "prices.png", "buyers_halted.png",
-            "licences.png"} <= names
+            "licences.png", "weekly_chip_sales.csv", "weekly_pain.csv"} <= names
     customs = pd.read_csv(out / "customs_monthly.csv", dtype={"month": str})
     assert {"month", "good", "origin", "destination", "quantity_t", "value_usd"} <= set(customs)
     assert customs["month"].max() == "2025-06"
