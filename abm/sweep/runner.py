@@ -17,6 +17,7 @@ import contextlib
 import multiprocessing
 import os
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -88,7 +89,7 @@ def run_chunk(job: Job, tasks: list[Task]) -> list[tuple[dict[str, Any], pa.Tabl
                 keys = pa.array(np.full(series.num_rows, task.design_id, dtype=np.int64))
                 series = series.add_column(0, "replication_id", pa.array(
                     np.full(series.num_rows, replication_id, dtype=np.int64)))
-                series = series.add_column(0, "design_id", keys)
+                series = series.add_column(0, "design_id", keys).cast(SERIES_SCHEMA)
             out.append((row, series))
     return out
 
@@ -135,11 +136,18 @@ def make_executor(workers: int | None = None, scheduler: str | None = None,
                 cluster.close()
         return
     workers = workers or os.cpu_count() or 1
-    # forkserver: workers start from a clean process that has imported the model once; plain
-    # fork of a parent with threads (tqdm, Dask) is unsafe.
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["abm.sweep.runner"])
+    # A parent without other Python threads forks its workers, which then start with the model
+    # imported (importing it again costs about 3 s a worker). Forking while Python threads run
+    # (a Dask client, a progress bar) risks a lock held across the fork, so such a parent uses
+    # a fork server. (Native pools such as Arrow's and BLAS's reset themselves at fork.)
+    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("fork")
+    else:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["abm.sweep.runner"])
     with cf.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        # With fork, the first task starts every worker, before this process starts a thread.
+        pool.submit(int).result()
         yield pool, workers
 
 
@@ -296,7 +304,7 @@ def run_sweep(
                     ran += 1
                     failed += row["status"] != "ok"
                     if frame is not None:
-                        series.append(frame.cast(SERIES_SCHEMA))
+                        series.append(frame)
                 bar.update(len(results))
             if len(rows) >= batch_runs or time.monotonic() - last_flush > flush_seconds:
                 flush()

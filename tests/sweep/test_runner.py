@@ -105,38 +105,41 @@ def _readable(folder) -> None:
 
 
 def test_sweep_killed_midway_resumes_without_duplicates(write_spec, tmp_path):
-    spec_path = write_spec(SMALL.replace("replications = 2", "replications = 4"))
+    spec_path = write_spec(SMALL.replace("replications = 2", "replications = 8"))
     out = tmp_path / "out"
     command = [sys.executable, "-m", "abm.sweep.cli", "sweep", str(spec_path), "--out", str(out),
-               "--serial", "--batch-runs", "2", "--no-progress"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+               "--workers", "1", "--batch-runs", "2", "--no-progress"]
+    # its own process group, so that the kill takes the pool's worker with it
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               start_new_session=True)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and process.poll() is None:
             if len(list((out / "runs.parts").glob("part-*.parquet"))) >= 2:
                 break
-            time.sleep(0.02)
+            time.sleep(0.01)
         assert process.poll() is None, process.stderr.read().decode()
-        os.kill(process.pid, signal.SIGKILL)
+        os.killpg(process.pid, signal.SIGKILL)
     finally:
-        process.kill()
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
         process.stderr.close()
     assert not (out / "runs.parquet").exists()
     _readable(out)
 
     report = run_sweep(load_spec(spec_path), out, serial=True, progress=False)
-    assert report.skipped >= 4 and report.skipped + report.ran == 24
+    assert report.skipped >= 4 and report.skipped + report.ran == 48 and report.ran > 0
     runs = runs_of(out)
-    assert len(runs) == 24 and not runs.duplicated(["design_id", "replication_id"]).any()
+    assert len(runs) == 48 and not runs.duplicated(["design_id", "replication_id"]).any()
     series = series_of(out)
     assert not series.duplicated(["design_id", "replication_id", "series", "period",
                                   "key"]).any()
-    assert series.groupby(["design_id", "replication_id"]).ngroups == 24
+    assert series.groupby(["design_id", "replication_id"]).ngroups == 48
     assert list((out / "runs.parts").iterdir()) == []
     # the resumed sweep has the numbers of an uninterrupted one
-    fresh = run_sweep(load_spec(spec_path), tmp_path / "fresh", serial=True, progress=False)
-    assert fresh.ran == 24
+    fresh = run_sweep(load_spec(spec_path), tmp_path / "fresh", workers=2, progress=False)
+    assert fresh.ran == 48
     pd.testing.assert_frame_equal(runs, runs_of(tmp_path / "fresh"))
 
 
