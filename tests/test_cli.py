@@ -67,3 +67,14 @@ def test_help_everywhere(capsys):
             main(argv)
         assert exit_.value.code == 0
     assert "--until" in capsys.readouterr().out
+
+
+def test_a_run_shorter_than_a_month_has_an_empty_customs_table():
+    import datetime as dt
+
+    import abm
+
+    result = abm.run(abm.load("baseline-2024"), seed=0, until=dt.date(2024, 1, 3))
+    customs = result.customs_monthly
+    assert customs.empty
+    assert {"month", "good", "origin", "destination", "quantity_t", "value_usd"} <= set(customs)

@@ -95,7 +95,7 @@ def customs_monthly(model) -> pd.DataFrame:
         months = months[:-1]
         monthly = monthly[monthly["month"].isin(months)]
     routes = monthly[["good", "origin", "destination"]].drop_duplicates()
-    grid = routes.merge(pd.DataFrame({"month": months}), how="cross")
+    grid = routes.merge(pd.DataFrame({"month": pd.Series(months, dtype=object)}), how="cross")
     monthly = grid.merge(monthly, on=["month", "good", "origin", "destination"], how="left")
     monthly[["quantity_t", "value_usd"]] = monthly[["quantity_t", "value_usd"]].fillna(0.0)
     goods = np.array(model.goods, dtype=object)

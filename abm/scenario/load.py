@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import re
 import tomllib
 import types
@@ -206,11 +207,17 @@ def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
 # --- conversion of TOML values to typed dataclasses ------------------------------------------
 
 
+@functools.cache
+def _type_hints(cls: type) -> dict[str, Any]:
+    # Resolving string annotations is most of the cost of building a scenario; do it once.
+    return typing.get_type_hints(cls)
+
+
 def build(cls: type, value: Any, path: str) -> Any:
     """Convert a dict to dataclass `cls`, checking every field's type; raises ConfigError."""
     if not isinstance(value, dict):
         raise ConfigError(path or cls.__name__, f"a table of {cls.__name__} fields", value)
-    hints = typing.get_type_hints(cls)
+    hints = _type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     for key in value:
         if key not in fields:
