@@ -142,20 +142,66 @@ def _lists(value: Any) -> Any:
     return value
 
 
-_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]|\[\"([^\"]+)\"\]")
+_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]|\[(\w+)=\"([^\"]*)\"\]|\[\"([^\"]+)\"\]")
+
+
+def _parse(path: str) -> list[Any]:
+    """Tokens of a path: names (str), indices (int), selectors ((field, value)); a quoted key
+    is a name."""
+    tokens: list[Any] = []
+    for m in _TOKEN.finditer(path):
+        if m.group(1) is not None:
+            tokens.append(m.group(1))
+        elif m.group(2) is not None:
+            tokens.append(int(m.group(2)))
+        elif m.group(3) is not None:
+            tokens.append((m.group(3), m.group(4)))
+        else:
+            tokens.append(m.group(5))
+    return tokens
+
+
+def _select(node: Any, selector: tuple[str, str], source: str, where: str) -> int:
+    field_name, wanted = selector
+    matches = [i for i, item in enumerate(node if isinstance(node, list) else [])
+               if isinstance(item, dict) and str(item.get(field_name)) == wanted]
+    if len(matches) != 1:
+        raise ScenarioError(source, where, f"exactly one list element with {field_name} = "
+                            f"{wanted!r} (found {len(matches)})")
+    return matches[0]
+
+
+def canonical_path(raw: dict[str, Any], path: str, source: str = "<override>") -> str:
+    """The same path with every selector (`events[label="London framework"]`) replaced by
+    the index it picks in `raw`."""
+    tokens = _parse(path)
+    node: Any = raw
+    if tokens and tokens[0] in raw.get("scenario", {}) and tokens[0] not in raw:
+        node = raw["scenario"]
+    text = ""
+    for depth, token in enumerate(tokens):
+        if isinstance(token, tuple):
+            token = _select(node, token, source, path)
+        if isinstance(token, int):
+            text += f"[{token}]"
+        elif "." in token:
+            text += f'["{token}"]'
+        else:
+            text += f".{token}" if depth else token
+        try:
+            node = node[token]
+        except (KeyError, IndexError, TypeError):
+            node = None
+    return text
 
 
 def set_path(raw: dict[str, Any], path: str, value: Any, source: str = "<override>") -> None:
     """Set `value` at a dotted path in a TOML-shaped dict (the path must already exist, so a
     typo cannot silently add a field; header fields may be written without `scenario.`).
-    A key that itself contains dots is written in brackets and quotes:
-    `events[14].changes["approval_by_destination.USA"]`."""
-    tokens = [
-        m.group(1) if m.group(1) is not None
-        else m.group(3) if m.group(3) is not None
-        else int(m.group(2))
-        for m in _TOKEN.finditer(path)
-    ]
+    A list element may be chosen by a field instead of its index, `events[label="London
+    framework"]` (exactly one element must match), and a key that itself contains dots is
+    written in brackets and quotes: `events[14].changes["approval_by_destination.USA"]`."""
+    tokens = _parse(path)
     if not tokens:
         raise ScenarioError(source, path, "expected a field path such as market.halt_threshold")
     node: Any = raw
@@ -164,6 +210,8 @@ def set_path(raw: dict[str, Any], path: str, value: Any, source: str = "<overrid
     for depth, token in enumerate(tokens):
         last = depth == len(tokens) - 1
         where = path if last else ".".join(str(t) for t in tokens[: depth + 1])
+        if isinstance(token, tuple):
+            token = _select(node, token, source, where)
         if isinstance(token, int):
             if not isinstance(node, list | tuple) or token >= len(node):
                 raise ScenarioError(source, where, "expected an index into an existing list")

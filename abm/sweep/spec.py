@@ -42,7 +42,7 @@ from typing import Any
 
 from abm import outcomes as outcome_kinds
 from abm.scenario import Scenario, ScenarioError, load, override
-from abm.scenario.load import to_dict
+from abm.scenario.load import canonical_path, to_dict
 from abm.sweep.series import check_series
 
 DESIGN_KINDS = ("grid", "lhs", "sobol", "morris")
@@ -304,7 +304,11 @@ def _parameter(entry: Any, where: str, design: Design, base: Scenario, source: s
     raw_base = to_dict(base)
     targets = []
     for path in paths:
-        for expanded in _expand(raw_base, path):
+        try:
+            concrete = canonical_path(raw_base, path, source)
+        except ScenarioError as err:
+            raise SpecError(source, field, err.expected, path) from None
+        for expanded in _expand(raw_base, concrete):
             try:
                 targets.append((expanded, _get_path(raw_base, expanded)))
             except (KeyError, IndexError, TypeError):

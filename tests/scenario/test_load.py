@@ -126,3 +126,19 @@ def test_missing_file_and_unknown_builtin():
         load("does/not/exist.toml")
     with pytest.raises(ScenarioError, match="built-ins: "):
         abm.load("no-such-builtin")
+
+
+def test_override_chooses_an_event_by_its_label():
+    scenario = load("history-2025")
+    changed = override(scenario, {
+        'events[label="China licences Dy/Tb magnets"].control.review_weeks': 5.0,
+        'events[label="London framework"].changes["approval_by_destination.USA"]': 0.5,
+    })
+    magnet = next(e for e in changed.events if e.label == "China licences Dy/Tb magnets")
+    london = next(e for e in changed.events if e.label == "London framework")
+    assert magnet.control.review_weeks == 5.0
+    assert london.changes["approval_by_destination.USA"] == 0.5
+    with pytest.raises(ScenarioError, match=r"exactly one list element with label = 'Nowhere'"):
+        override(scenario, {'events[label="Nowhere"].level': 0.5})
+    with pytest.raises(ScenarioError, match=r"found [2-9]"):
+        override(scenario, {'events[kind="tariff"].rate': 0.5})

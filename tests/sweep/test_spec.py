@@ -128,3 +128,13 @@ def test_sampling_design_rejects_value_lists(write_spec):
     text = SMALL.replace('kind = "grid"', 'kind = "lhs"\nsamples = 4')
     with pytest.raises(SpecError, match=r"parameters\[0\].values: expected range"):
         load_spec(write_spec(text))
+
+
+def test_a_parameter_may_name_an_event_by_its_label(write_spec):
+    by_label = SMALL.replace('path = "events[0].control.approval"',
+                             "path = 'events[label=\"China licences Dy/Tb magnets\"].control.approval'")
+    spec = load_spec(write_spec(by_label))
+    assert spec.scenario_for((0.2, 0.45)).events[0].control.approval == 0.2
+    unknown = by_label.replace("China licences Dy/Tb magnets", "Nowhere")
+    with pytest.raises(SpecError, match=r"parameters\[0\]\.path: expected exactly one list element"):
+        load_spec(write_spec(unknown, "unknown.toml"))
