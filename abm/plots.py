@@ -61,14 +61,18 @@ def event_key(fig, events, start: dt.date | None = None, end: dt.date | None = N
                  va="top")
 
 
-def _date_axis(ax) -> None:
+def date_axis(ax) -> None:
+    """Calendar x axis: quarterly ticks labelled YYYY-MM, light grid."""
     ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1, 4, 7, 10)))
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m"))
     ax.tick_params(axis="x", labelrotation=30, labelsize=8)
     ax.grid(alpha=0.3)
 
 
-def _save(fig, path: Path, events=()) -> Path:
+def save(fig, path: Path, events=()) -> Path:
+    """Lay out, add the key of numbered `events` under the figure, write PNG, close."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     event_key(fig, events)
     fig.savefig(path, dpi=DPI)
@@ -89,9 +93,9 @@ def exports_by_destination(result, path: Path, good: str = "magnet", origin: str
     ax.set_ylabel("tonnes per month")
     ax.legend(loc="upper left", ncol=len(table.columns), fontsize=8)
     ax.set_ylim(0, table.sum(axis=1).max() * 1.35 if len(table) else 1)
-    _date_axis(ax)
+    date_axis(ax)
     mark_events(ax, result.config.events)
-    return _save(fig, path, result.config.events)
+    return save(fig, path, result.config.events)
 
 
 def prices(result, path: Path) -> Path:
@@ -108,9 +112,9 @@ def prices(result, path: Path) -> Path:
         ax.set_ylabel("USD per kg")
         ax.set_ylim(bottom=0)
         ax.legend(fontsize=8, loc="center left")
-        _date_axis(ax)
+        date_axis(ax)
         mark_events(ax, result.config.events)
-    return _save(fig, path, result.config.events)
+    return save(fig, path, result.config.events)
 
 
 def buyers_halted(result, path: Path, good: str = "magnet") -> Path:
@@ -132,9 +136,9 @@ def buyers_halted(result, path: Path, good: str = "magnet") -> Path:
     bottom.set_ylabel("weeks of demand")
     bottom.set_ylim(bottom=0)
     for ax in (top, bottom):
-        _date_axis(ax)
+        date_axis(ax)
         mark_events(ax, result.config.events)
-    return _save(fig, path, result.config.events)
+    return save(fig, path, result.config.events)
 
 
 def licences(result, path: Path) -> Path | None:
@@ -154,9 +158,9 @@ def licences(result, path: Path) -> Path | None:
         ax.set_title(f"{state} export licences for {good}")
         ax.set_ylabel("tonnes per week; backlog in t")
         ax.legend(fontsize=8)
-        _date_axis(ax)
+        date_axis(ax)
         mark_events(ax, result.config.events)
-    return _save(fig, path, result.config.events)
+    return save(fig, path, result.config.events)
 
 
 def standard_figures(result, directory: Path) -> list[Path]:

@@ -177,12 +177,9 @@ def figure_exports(table: pd.DataFrame, events, path: Path) -> None:
         ax.set_ylabel("tonnes per month")
         ax.set_ylim(bottom=0)
         ax.legend(fontsize=8, loc="lower left")
-        plots._date_axis(ax)
+        plots.date_axis(ax)
         plots.mark_events(ax, events)
-    fig.tight_layout()
-    plots.event_key(fig, events)
-    fig.savefig(path, dpi=plots.DPI)
-    plt.close(fig)
+    plots.save(fig, path, events)
 
 
 def figure_halted(runs: list[dict], events, path: Path) -> None:
@@ -202,12 +199,9 @@ def figure_halted(runs: list[dict], events, path: Path) -> None:
             ax.legend(fontsize=7, ncol=7, loc="upper right")
         else:
             ax.text(0.5, 0.5, "no halts", transform=ax.transAxes, ha="center", color="0.4")
-        plots._date_axis(ax)
+        plots.date_axis(ax)
         plots.mark_events(ax, events)
-    fig.tight_layout()
-    plots.event_key(fig, events)
-    fig.savefig(path, dpi=plots.DPI)
-    plt.close(fig)
+    plots.save(fig, path, events)
 
 
 def figure_prices(runs: list[dict], events, path: Path) -> None:
@@ -236,12 +230,9 @@ def figure_prices(runs: list[dict], events, path: Path) -> None:
         ax.set_ylim(bottom=0)
         ax.set_xlim(pd.Timestamp("2024-10-01"), pd.Timestamp("2026-06-30"))
         ax.legend(fontsize=8, loc="upper right")
-        plots._date_axis(ax)
+        plots.date_axis(ax)
         plots.mark_events(ax, events)
-    fig.tight_layout()
-    plots.event_key(fig, events)
-    fig.savefig(path, dpi=plots.DPI)
-    plt.close(fig)
+    plots.save(fig, path, events)
 
 
 def summary_text(metrics: dict, n_seeds: int) -> str:

@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-DPI = 100
+from abm.plots import save  # noqa: E402
 
 _UNITS = {
     "exports_t": "t",
@@ -43,13 +43,6 @@ def slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_")
 
 
-def _save(fig, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
-    return path
-
 
 def heatmap(frame: pd.DataFrame, x: str, y: str, outcome: str, path: Path,
             title: str | None = None, x_label: str | None = None,
@@ -70,7 +63,7 @@ def heatmap(frame: pd.DataFrame, x: str, y: str, outcome: str, path: Path,
     bar = fig.colorbar(image, ax=ax)
     bar.set_label(colour_label or label_of(outcome))
     ax.set_title(title or f"{outcome}: mean over seeds and other inputs", fontsize=10)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def fan_chart(series: pd.DataFrame, name: str, path: Path, events=(), title: str | None = None
@@ -98,7 +91,7 @@ def fan_chart(series: pd.DataFrame, name: str, path: Path, events=(), title: str
     ax.set_ylabel(label_of(name))
     ax.set_title(title or f"{name} across {wide.shape[1]} runs", fontsize=10)
     ax.legend(loc="best", fontsize=8)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def sobol_bars(indices: pd.DataFrame, outcome: str, path: Path, title: str | None = None
@@ -117,7 +110,7 @@ def sobol_bars(indices: pd.DataFrame, outcome: str, path: Path, title: str | Non
     ax.set_xlabel("Sobol' index (share of output variance), bars: 95% confidence")
     ax.set_title(title or f"Sobol' indices of {outcome}", fontsize=10)
     ax.legend(loc="lower right", fontsize=8)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def tornado(effects: pd.DataFrame, outcome: str, path: Path, title: str | None = None) -> Path:
@@ -135,7 +128,7 @@ def tornado(effects: pd.DataFrame, outcome: str, path: Path, title: str | None =
     ax.set_xlabel(f"mean {label_of(outcome)}")
     ax.set_title(title or f"One parameter at a time: {outcome}", fontsize=10)
     ax.legend(loc="best", fontsize=8)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def morris_bars(stats: pd.DataFrame, outcome: str, path: Path, title: str | None = None) -> Path:
@@ -150,4 +143,4 @@ def morris_bars(stats: pd.DataFrame, outcome: str, path: Path, title: str | None
     ax.set_xlabel(f"elementary effect ({unit_of(outcome) or 'outcome units'} per unit range)")
     ax.set_title(title or f"Morris screening of {outcome}", fontsize=10)
     ax.legend(loc="lower right", fontsize=8)
-    return _save(fig, path)
+    return save(fig, path)
