@@ -1,10 +1,15 @@
-"""The Mesa model: a weekly market for export-controlled goods.
+"""The Mesa model: a weekly supply chain of export-controlled goods.
 
-`ExportControlModel(config, rng=seed)` builds States, Exporters and buyers from a scenario and
-schedules its dated policy events; each `step()` is one calendar week, in the order written in
-`step()`. The state of buyers and exporters lives in arrays (`BuyerBook`, `ExporterBook`,
-`PairBook` for buyer-origin links), so a week costs a handful of NumPy operations whatever the
-number of agents; the agents are handles with the decision rules (see `abm.agents`).
+`ExportControlModel(config, rng=seed)` builds States, producers (`Exporter`) and buyers from a
+scenario and schedules its dated policy events; each `step()` is one calendar week, in the
+order written in `step()`, each line a stage module of `abm.market` that owns its part of the
+work. The state of buyers, producers and their links lives in arrays (`abm.market.books`), so a
+week costs a handful of NumPy operations whatever the number of agents; the agents are handles
+with the decision rules (`abm.agents`), applied per agent class.
+
+Goods form a chain: a producer may use inputs (`Exporter.inputs`), held by a buyer group that
+`feeds` it, so a control on an input (Dy/Tb oxide) cuts the output of its users (magnet makers
+outside China) once their input stocks run down.
 
 Model time is in weeks since the start date: step k (k = 1, 2, ...) runs at time k and covers
 the seven days from `start + 7 (k - 1)`. A policy event dated inside that week runs at time
@@ -14,7 +19,6 @@ the seven days from `start + 7 (k - 1)`. A policy event dated inside that week r
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 
 import mesa
 import numpy as np
@@ -23,100 +27,19 @@ from mesa.time import Priority
 from abm.agents.buyer import MagnetBuyer
 from abm.agents.exporter import Exporter
 from abm.agents.state import State
+from abm.market import accounting, adaptation, production, trade, use
+from abm.market.books import BuyerBook, ExporterBook, PairBook
 from abm.market.chips import ChipMarket
+from abm.market.clearing import update_prices
 from abm.market.ledger import Ledger
-from abm.market.prices import update_prices
 from abm.market.recorder import Recorder
+from abm.market.trade import REGIME_CODE
 from abm.policy.events import EVENT_KINDS
 from abm.policy.pain import PainMeter
 from abm.policy.strategies import make_strategy
 from abm.scenario.config import CHINA_REGION, Event, Scenario
 
 REGIONS = (CHINA_REGION, "ROW")
-# Quantities below this (tonnes: a milligram) are treated as nothing when dividing by them.
-TINY_T = 1e-9
-NONE, LICENCE, QUOTA, BAN = 0, 1, 2, 3
-_REGIME_CODE = {"none": NONE, "licence": LICENCE, "quota": QUOTA, "ban": BAN}
-
-
-@dataclass
-class BuyerBook:
-    """Per-buyer state (arrays of length n_buyers). Quantities in tonnes, covers in weeks."""
-
-    good: np.ndarray
-    country: np.ndarray
-    sector: np.ndarray
-    region: np.ndarray
-    group: np.ndarray
-    mean_demand_t: np.ndarray
-    base_cover_weeks: np.ndarray
-    inventory_t: np.ndarray
-    transit_t: np.ndarray  # ring buffer [slots, n_buyers] of arrivals by week
-    demand_factor: np.ndarray = field(init=False)
-    alert: np.ndarray = field(init=False)
-    cover_weeks: np.ndarray = field(init=False)
-    queued_t: np.ndarray = field(init=False)
-    demand_t: np.ndarray = field(init=False)
-    used_t: np.ndarray = field(init=False)
-    arrived_t: np.ndarray = field(init=False)
-    halted: np.ndarray = field(init=False)
-    halted_weeks: np.ndarray = field(init=False)
-
-    def __post_init__(self):
-        n = self.good.size
-        self.demand_factor = np.ones(n)
-        self.alert = np.zeros(n)
-        self.cover_weeks = self.base_cover_weeks.copy()
-        self.queued_t = np.zeros(n)
-        self.demand_t = self.mean_demand_t.copy()
-        self.used_t = self.mean_demand_t.copy()
-        self.arrived_t = self.mean_demand_t.copy()
-        self.halted = np.zeros(n, dtype=bool)
-        self.halted_weeks = np.zeros(n, dtype=np.int64)
-
-
-@dataclass
-class ExporterBook:
-    """Per-exporter state (arrays of length n_exporters)."""
-
-    good: np.ndarray
-    country: np.ndarray
-    region: np.ndarray
-    capacity_t: np.ndarray
-    inventory_weeks: np.ndarray
-    expansion_price_ratio: np.ndarray
-    expansion_per_year: np.ndarray
-    expansion_lead_weeks: np.ndarray
-    expected_orders_t: np.ndarray
-    inventory_t: np.ndarray = field(init=False)
-    produced_t: np.ndarray = field(init=False)
-    capacity_pipeline: dict[int, np.ndarray] = field(default_factory=dict)
-
-    def __post_init__(self):
-        self.inventory_t = self.inventory_weeks * self.expected_orders_t
-        self.produced_t = np.zeros(self.good.size)
-
-
-@dataclass
-class PairBook:
-    """Buyer-origin links (arrays of length n_pairs): each buyer buys from one exporter in
-    each origin country it sources from."""
-
-    buyer: np.ndarray
-    origin: np.ndarray
-    exporter: np.ndarray
-    lag_weeks: np.ndarray
-    foreign: np.ndarray
-    base_share: np.ndarray
-    share: np.ndarray = field(init=False)
-    backlog_t: np.ndarray = field(init=False)
-    ordered_t: np.ndarray = field(init=False)  # smoothed weekly orders
-    shipped_t: np.ndarray = field(init=False)  # smoothed weekly shipments
-    base_landed_usd_per_kg: np.ndarray = field(init=False)
-
-    def __post_init__(self):
-        self.share = self.base_share.copy()
-        self.backlog_t = np.zeros(self.buyer.size)
 
 
 class ExportControlModel(mesa.Model):
@@ -143,10 +66,16 @@ class ExportControlModel(mesa.Model):
         self.country_region = np.array(
             [REGIONS.index(c.price_region) for c in config.countries], dtype=np.int64
         )
+        goods = config.goods
         self.reference_price = np.array(
-            [[g.reference_price_usd_per_kg[r] for r in REGIONS] for g in config.goods]
+            [[g.reference_price_usd_per_kg[r] for r in REGIONS] for g in goods]
         )
         self.price_usd_per_kg = self.reference_price.copy()
+        self.price_demand_sensitivity = np.array([g.demand_sensitivity for g in goods])[:, None]
+        self.price_inventory_sensitivity = np.array([g.inventory_sensitivity for g in goods])[:, None]
+        self.demand_elasticity = np.array([g.demand_elasticity for g in goods])
+        self.demand_response_weeks = np.array([g.demand_response_weeks for g in goods])
+        self.good_priority = np.array([g.allocation == "priority" for g in goods])
         self._policy_dirty = True
 
         self.states: dict[str, State] = {}
@@ -163,10 +92,16 @@ class ExportControlModel(mesa.Model):
         self.chip_market = ChipMarket(self)
         self.pain = PainMeter(self)
         self.deals: list = []  # abm.policy.deals.Deal
-        self._shipped_this_week = np.zeros(self.pairs.buyer.size)
-        self._new_orders_t = np.zeros(self.pairs.buyer.size)
-        self._always = np.ones(self.pairs.buyer.size)
+        n_pairs = self.pairs.buyer.size
+        self.shipped_this_week = np.zeros(n_pairs)
+        self.value_this_week = np.zeros(n_pairs)
+        self.rent_this_week = np.zeros(n_pairs)
+        self.new_orders_t = np.zeros(n_pairs)
+        self.pair_spot_share = np.zeros(n_pairs)
+        self.always_approve = np.ones(n_pairs)
         self.orders_t = self.buyers.mean_demand_t.copy()
+        self.refused_t = np.zeros(self.buyers.good.size)
+        self.refused_last_week_t = np.zeros(self.buyers.good.size)
         self.quota_used_t: dict[tuple[str, str, int], float] = {}
         self.produced_total_t = np.zeros(len(self.goods))
         self.consumed_total_t = np.zeros(len(self.goods))
@@ -178,7 +113,7 @@ class ExportControlModel(mesa.Model):
                 partner, _, good = key.partition(".")
                 self.states[state_code].set_tariff(partner, good or "*", rate)
         self._rebuild_policy()
-        self.pairs.base_landed_usd_per_kg = self._landed_price()
+        self.pairs.base_landed_usd_per_kg = adaptation.landed_price_usd_per_kg(self)
 
         self.events_applied: list[Event] = []
         self._event_handles = []
@@ -194,8 +129,9 @@ class ExportControlModel(mesa.Model):
         ]
         self.exporter_index = {e.name: i for i, e in enumerate(cfg)}
         country = np.array([self.country_index[e.country] for e in cfg], dtype=np.int64)
+        good = np.array([self.good_index[e.good] for e in cfg], dtype=np.int64)
         self._exporter_args = dict(
-            good=np.array([self.good_index[e.good] for e in cfg], dtype=np.int64),
+            good=good,
             country=country,
             region=self.country_region[country] if cfg else np.empty(0, dtype=np.int64),
             capacity_t=np.array([e.capacity_t_per_week for e in cfg], dtype=float),
@@ -204,48 +140,90 @@ class ExportControlModel(mesa.Model):
             expansion_per_year=np.array([e.expansion_per_year for e in cfg], dtype=float),
             expansion_lead_weeks=np.array([e.expansion_lead_weeks for e in cfg], dtype=np.int64),
         )
+        # Spot pools: all producers of one good in one origin country.
+        pool_key = good * max(len(self.countries), 1) + country
+        _, self.exporter_pool = np.unique(pool_key, return_inverse=True)
+        self.exporter_pool = self.exporter_pool.astype(np.int64)
+        self.n_pools = int(self.exporter_pool.max()) + 1 if cfg else 0
+        classes: dict[type, list[int]] = {}
+        for agent in self.exporter_agents:
+            classes.setdefault(type(agent), []).append(agent.index)
+        self.exporter_classes = [(c, np.array(i, dtype=np.int64)) for c, i in classes.items()]
 
     def _build_buyers(self) -> None:
-        goods, countries, sectors, groups, demand, cover = [], [], [], [], [], []
+        """Final buyers: `count` per group with lognormal sizes. Input buyers: one per
+        producer of the good the group feeds, with that producer's input content."""
+        cfg = self.config
+        columns = {k: [] for k in ("good", "country", "sector", "group", "demand", "cover",
+                                   "feeds", "content")}
         self.buyer_agents: list[MagnetBuyer] = []
         self.buyer_groups = []
-        for gi, group in enumerate(self.config.buyers):
-            sizes = self.rng.lognormal(0.0, group.size_sigma, group.count)
-            weekly = group.demand_t_per_year / 52.0
-            demand.append(weekly * sizes / sizes.sum())
-            cover.append(self.rng.uniform(*group.cover_weeks, size=group.count))
-            goods += [self.good_index[group.good]] * group.count
-            countries += [self.country_index[group.country]] * group.count
-            sectors += [self.sector_index[group.sector]] * group.count
-            groups += [gi] * group.count
+        for gi, group in enumerate(cfg.buyers):
+            if group.feeds:
+                makers = [i for i, e in enumerate(cfg.exporters)
+                          if e.good == group.feeds and e.country == group.country]
+                count = len(makers)
+                demand = np.zeros(count)
+                content = [cfg.exporters[i].inputs.get(group.good, 0.0) for i in makers]
+            else:
+                count = group.count
+                sizes = self.rng.lognormal(0.0, group.size_sigma, count)
+                demand = group.demand_t_per_year / 52.0 * sizes / sizes.sum()
+                makers, content = [-1] * count, [0.0] * count
+            columns["demand"].append(demand)
+            columns["cover"].append(self.rng.uniform(*group.cover_weeks, size=count))
+            columns["feeds"] += makers
+            columns["content"] += content
+            columns["good"] += [self.good_index[group.good]] * count
+            columns["country"] += [self.country_index[group.country]] * count
+            columns["sector"] += [self.sector_index[group.sector]] * count
+            columns["group"] += [gi] * count
             self.buyer_groups.append((group.good, group.country, group.sector))
-            for _ in range(group.count):
+            for _ in range(count):
                 index = len(self.buyer_agents)
                 self.buyer_agents.append(
                     MagnetBuyer(self, index, group.country, group.sector, group.good)
                 )
-        country = np.array(countries, dtype=np.int64)
-        demand_t = np.concatenate(demand) if demand else np.empty(0)
-        cover_weeks = np.concatenate(cover) if cover else np.empty(0)
-        self._max_lag = max(
-            [self.config.market.domestic_transit_weeks, *self.config.market.transit_weeks.values()]
+        country = np.array(columns["country"], dtype=np.int64)
+        sector = np.array(columns["sector"], dtype=np.int64)
+        demand_t = np.concatenate(columns["demand"]) if columns["demand"] else np.empty(0)
+        cover_weeks = np.concatenate(columns["cover"]) if columns["cover"] else np.empty(0)
+        self.max_lag = max(
+            [cfg.market.domestic_transit_weeks, *cfg.market.transit_weeks.values()]
         )
+        sectors = [cfg.sector(name) for name in self.sectors]
+
+        def by_sector(field: str) -> np.ndarray:
+            return np.array([getattr(s, field) for s in sectors], dtype=float)[sector] \
+                if sector.size else np.empty(0)
+
         self.buyers = BuyerBook(
-            good=np.array(goods, dtype=np.int64),
+            good=np.array(columns["good"], dtype=np.int64),
             country=country,
-            sector=np.array(sectors, dtype=np.int64),
+            sector=sector,
             region=self.country_region[country] if country.size else country,
-            group=np.array(groups, dtype=np.int64),
+            group=np.array(columns["group"], dtype=np.int64),
             mean_demand_t=demand_t,
             base_cover_weeks=cover_weeks,
             inventory_t=demand_t * cover_weeks,
-            transit_t=np.zeros((self._max_lag + 1, demand_t.size)),
+            transit_t=np.zeros((self.max_lag + 1, demand_t.size)),
+            feeds=np.array(columns["feeds"], dtype=np.int64),
+            content_t_per_t=np.array(columns["content"], dtype=float),
+            value_usd_per_t=by_sector("value_usd_per_t"),
+            contract_share=by_sector("contract_share"),
+            substitution_ceiling=by_sector("substitution_ceiling"),
+            substitution_lead_weeks=by_sector("substitution_lead_weeks"),
+            substitution_cost_usd_per_t=by_sector("substitution_cost_usd_per_t"),
+            substitution_reversal_weeks=by_sector("substitution_reversal_weeks"),
         )
+        self.input_buyers = np.flatnonzero(self.buyers.feeds >= 0)
+        self.final_buyers = np.flatnonzero(self.buyers.feeds < 0)
+        self.substitutes = bool(self.buyers.substitution_ceiling.any())
         # Buyers of each class get that class's rules (a subclass overrides a behaviour).
         classes: dict[type, list[int]] = {}
         for agent in self.buyer_agents:
             classes.setdefault(type(agent), []).append(agent.index)
-        self.buyer_classes = [(cls, np.array(idx)) for cls, idx in classes.items()]
+        self.buyer_classes = [(cls, np.array(idx, dtype=np.int64)) for cls, idx in classes.items()]
 
     def _apply_growth_to_start(self) -> None:
         """Scale demands and capacities from their reference date back (or on) to the start."""
@@ -265,46 +243,63 @@ class ExportControlModel(mesa.Model):
         return market.transit_weeks.get(f"{origin}-{destination}", market.transit_weeks["default"])
 
     def _build_pairs(self) -> None:
-        """Link each buyer to one exporter per origin, balancing load on capacity."""
+        """Link each buyer to one exporter per origin, balancing load on capacity. Final
+        buyers first; then, stage by stage up the chain, input buyers, whose demand is their
+        producer's load times its input content."""
         cfg = self.config
+        b = self.buyers
         exporters_of: dict[tuple[str, str], list[int]] = {}
         for i, e in enumerate(cfg.exporters):
             exporters_of.setdefault((e.good, e.country), []).append(i)
         load = np.zeros(len(cfg.exporters))
         capacity = self._exporter_args["capacity_t"]
-        rows = []
-        for agent in self.buyer_agents:
-            group = cfg.buyers[self.buyers.group[agent.index]]
-            for origin, share in group.sourcing.items():
-                if share <= 0:
-                    continue
-                rows.append((agent.index, origin, share))
-        # Largest flows first, each to the exporter with the most room left.
-        rows.sort(key=lambda r: -self.buyers.mean_demand_t[r[0]] * r[2])
-        buyer, origin, exporter, lag, foreign, share = [], [], [], [], [], []
-        for b, o, s in rows:
-            candidates = exporters_of[(self.buyer_agents[b].good, o)]
-            flow = self.buyers.mean_demand_t[b] * s
-            fill = [(load[c] + flow) / max(capacity[c], 1e-12) for c in candidates]
-            chosen = candidates[int(np.argmin(fill))]
-            load[chosen] += flow
-            destination = self.buyer_agents[b].country
-            buyer.append(b)
-            origin.append(self.country_index[o])
-            exporter.append(chosen)
-            lag.append(self._transit_weeks(o, destination))
-            foreign.append(o != destination)
-            share.append(s)
+        columns = {k: [] for k in ("buyer", "origin", "exporter", "lag", "foreign", "share")}
+        pending = set(range(len(self.buyer_agents)))
+        while pending:
+            ready = [i for i in pending if b.feeds[i] < 0 or not self._feeds_pending(b.feeds[i],
+                                                                                   pending)]
+            if not ready:
+                raise RuntimeError("the scenario's inputs form a loop")
+            for i in ready:
+                if b.feeds[i] >= 0:
+                    b.mean_demand_t[i] = b.content_t_per_t[i] * load[b.feeds[i]]
+                    b.inventory_t[i] = b.mean_demand_t[i] * b.base_cover_weeks[i]
+            rows = []
+            for index in ready:
+                group = cfg.buyers[b.group[index]]
+                rows += [(index, o, s) for o, s in group.sourcing.items() if s > 0]
+            # Largest flows first, each to the exporter with the most room left.
+            rows.sort(key=lambda r: (-b.mean_demand_t[r[0]] * r[2], r[0], r[1]))
+            for index, o, s in rows:
+                candidates = exporters_of[(self.buyer_agents[index].good, o)]
+                flow = b.mean_demand_t[index] * s
+                fill = [(load[c] + flow) / max(capacity[c], 1e-12) for c in candidates]
+                chosen = candidates[int(np.argmin(fill))]
+                load[chosen] += flow
+                destination = self.buyer_agents[index].country
+                columns["buyer"].append(index)
+                columns["origin"].append(self.country_index[o])
+                columns["exporter"].append(chosen)
+                columns["lag"].append(self._transit_weeks(o, destination))
+                columns["foreign"].append(o != destination)
+                columns["share"].append(s)
+            pending -= set(ready)
+        order = np.argsort(np.array(columns["buyer"], dtype=np.int64), kind="stable")
         self.pairs = PairBook(
-            buyer=np.array(buyer, dtype=np.int64),
-            origin=np.array(origin, dtype=np.int64),
-            exporter=np.array(exporter, dtype=np.int64),
-            lag_weeks=np.array(lag, dtype=np.int64),
-            foreign=np.array(foreign, dtype=bool),
-            base_share=np.array(share, dtype=float),
+            buyer=np.array(columns["buyer"], dtype=np.int64)[order],
+            origin=np.array(columns["origin"], dtype=np.int64)[order],
+            exporter=np.array(columns["exporter"], dtype=np.int64)[order],
+            lag_weeks=np.array(columns["lag"], dtype=np.int64)[order],
+            foreign=np.array(columns["foreign"], dtype=bool)[order],
+            base_share=np.array(columns["share"], dtype=float)[order],
         )
         self.exporters = ExporterBook(expected_orders_t=load, **self._exporter_args)
         del self._exporter_args
+
+    def _feeds_pending(self, maker: int, pending: set[int]) -> bool:
+        """Whether some final or input buyer of producer `maker`'s good is still unlinked."""
+        good = self.config.exporters[maker].good
+        return any(self.buyer_agents[i].good == good for i in pending)
 
     def _initial_fill(self) -> None:
         """Start in the steady state: stocks at target, transit pipelines full."""
@@ -312,11 +307,11 @@ class ExportControlModel(mesa.Model):
         flow = self.buyers.mean_demand_t[p.buyer] * p.share
         p.ordered_t = flow.copy()
         p.shipped_t = flow.copy()
-        slots = self._max_lag + 1
-        for k in range(1, self._max_lag + 1):
+        slots = self.max_lag + 1
+        for k in range(1, self.max_lag + 1):
             arriving = p.lag_weeks >= k
             np.add.at(self.buyers.transit_t[k % slots], p.buyer[arriving], flow[arriving])
-        self.initial_stock_t = self._stock_by_good()
+        self.initial_stock_t = accounting.stock_by_good(self)
 
     # --- dated events --------------------------------------------------------------------------
 
@@ -380,7 +375,7 @@ class ExportControlModel(mesa.Model):
                 mask = origin_mask & (pair_good == self.good_index[good])
                 if not mask.any():
                     continue
-                self.pair_regime[mask] = _REGIME_CODE[control.regime]
+                self.pair_regime[mask] = REGIME_CODE[control.regime]
                 if control.regime == "licence":
                     share = control.controlled_share
                     self.pair_controlled_share[mask] = share
@@ -427,326 +422,54 @@ class ExportControlModel(mesa.Model):
         )
         self._policy_dirty = False
 
-    def _landed_price(self) -> np.ndarray:
-        """Price at which each pair's goods reach the buyer: origin price plus tariff (USD/kg)."""
-        p = self.pairs
-        good = self.buyers.good[p.buyer]
-        return self.price_usd_per_kg[good, self.country_region[p.origin]] * (1.0 + self.pair_tariff)
-
     # --- the week ------------------------------------------------------------------------------
 
     def step(self) -> None:
-        """One week: events have run; states decide; buyers order; exporters produce and
-        allocate; licence offices review; shipments leave and arrive; buyers produce; prices
-        move; slow adjustments (sourcing, stockpiling, demand, capacity); aggregates recorded."""
+        """One week: events have run; States decide; buyers plan and order; producers produce
+        from their input stocks and allocate; licence offices review; arrivals land and
+        buyers produce; prices clear; chips; payoffs; slow adjustments; aggregates."""
         self.agents_by_type[State].do("step")
         if self._policy_dirty or self.time >= self._general_expiry:
             self._rebuild_policy()
-        self._draw_demand()
-        self._place_orders()
-        self._produce_and_allocate()
-        self._review_licences()
-        self._arrive_and_use()
+        self.shipped_this_week = np.zeros(self.pairs.buyer.size)
+        self.value_this_week = np.zeros(self.pairs.buyer.size)
+        self.rent_this_week = np.zeros(self.pairs.buyer.size)
+        use.draw_demand(self)
+        production.plan_inputs(self)
+        self.refused_last_week_t, self.refused_t = self.refused_t, np.zeros_like(self.refused_t)
+        trade.place_orders(self)
+        shippable = trade.shippable_t(self)
+        production.produce(self, shippable)
+        shipped, spot = trade.allocate(self, shippable)
+        trade.send(self, shipped, spot)
+        production.forecast_orders(self)
+        trade.review_licences(self)
+        use.arrive(self)
+        use.use(self)
         update_prices(self)
         self.chip_market.step()
         self.pain.record()
-        self._adjust()
+        adaptation.adjust(self)
         self.recorder.record(self)
 
-    def _draw_demand(self) -> None:
-        b = self.buyers
-        cv = self.config.market.demand_cv
-        noise = self.rng.lognormal(-0.5 * cv**2, cv, b.good.size) if cv > 0 else 1.0
-        b.demand_t = b.mean_demand_t * b.demand_factor * noise
+    def release_applications(self, pair: np.ndarray, quantity_t: np.ndarray) -> None:
+        """Applications no longer controlled leave the queue and ship."""
+        trade.release(self, pair, quantity_t)
 
-    def _position_t(self) -> np.ndarray:
-        b, p = self.buyers, self.pairs
-        on_order = np.bincount(p.buyer, weights=p.backlog_t, minlength=b.good.size)
-        return b.inventory_t + b.transit_t.sum(axis=0) + on_order + b.queued_t
+    def return_applications(self, pair: np.ndarray, quantity_t: np.ndarray) -> None:
+        """Applications refused or banned go back to the producers' stocks."""
+        trade.give_back(self, pair, quantity_t)
 
-    def _place_orders(self) -> None:
-        b, p = self.buyers, self.pairs
-        market = self.config.market
-        expected_lead = p.lag_weeks + self.pair_wait_weeks
-        lead = np.bincount(p.buyer, weights=p.share * expected_lead, minlength=b.good.size)
-        position = self._position_t()
-        orders = np.zeros(b.good.size)
-        for cls, idx in self.buyer_classes:
-            b.cover_weeks[idx] = cls.target_cover_weeks(
-                b.base_cover_weeks[idx], b.alert[idx], market.stockpile_cover_gain
-            )
-            orders[idx] = cls.order_t(
-                b.mean_demand_t[idx] * b.demand_factor[idx],
-                b.cover_weeks[idx],
-                lead[idx],
-                position[idx],
-                market.order_adjust_weeks,
-            )
-        self.orders_t = orders
-        new = orders[p.buyer] * p.share
-        p.backlog_t += new
-        self._new_orders_t = new
-
-    def _produce_and_allocate(self) -> None:
-        p, e = self.pairs, self.exporters
-        n_e = e.good.size
-        shippable = self._shippable_t()
-        open_orders = np.bincount(p.exporter, weights=p.backlog_t, minlength=n_e)
-        target_stock = e.inventory_weeks * e.expected_orders_t
-        production = np.zeros(n_e)
-        for cls, idx in self._exporter_classes():
-            production[idx] = cls.production_t(
-                e.capacity_t[idx], open_orders[idx], e.inventory_t[idx], target_stock[idx]
-            )
-        e.inventory_t += production
-        e.produced_t = production
-        np.add.at(self.produced_total_t, e.good, production)
-        wanted = np.bincount(p.exporter, weights=shippable, minlength=n_e)
-        fill = np.divide(e.inventory_t, wanted, out=np.ones(n_e), where=wanted > TINY_T)
-        shipped = shippable * np.minimum(fill, 1.0)[p.exporter]
-        e.inventory_t -= np.bincount(p.exporter, weights=shipped, minlength=n_e)
-        e.inventory_t = np.maximum(e.inventory_t, 0.0)
-        p.backlog_t -= shipped
-        self._count_quota_use(shipped)
-        # Under a licence regime the controlled share of a shipment waits for a licence; the
-        # rest leaves at once, or waits in customs while customs holds the whole tariff code.
-        licensed = (self.pair_regime == LICENCE) & ~self.pair_general & (shipped > 0)
-        controlled = np.where(licensed, shipped * self.pair_controlled_share, 0.0)
-        free = shipped - controlled
-        held = licensed & (self.pair_hold_weeks > 0) & (free > 0)
-        leaving = (free > 0) & ~held
-        self._dispatch(np.flatnonzero(leaving), free[leaving])
-        self._file(np.flatnonzero(held), free[held], customs=True)
-        to_office = controlled > 0
-        self._file(np.flatnonzero(to_office), controlled[to_office], customs=False)
-        smoothing = 1.0 / self.config.market.exporter_forecast_weeks
-        e.expected_orders_t += smoothing * (
-            np.bincount(p.exporter, weights=self._new_orders_t, minlength=n_e) - e.expected_orders_t
-        )
-
-    def _pairs_of(self, cls: type, buyers: np.ndarray) -> np.ndarray:
+    def pairs_of(self, cls: type, buyers: np.ndarray) -> np.ndarray:
         """Mask of the buyer-origin pairs whose buyer is one of `buyers` (cached by class)."""
         cache = self.__dict__.setdefault("_pair_masks", {})
         if cls not in cache or cache[cls][0] is not buyers:
             cache[cls] = (buyers, np.isin(self.pairs.buyer, buyers))
         return cache[cls][1]
 
-    def _exporter_classes(self):
-        if not hasattr(self, "_exporter_class_index"):
-            classes: dict[type, list[int]] = {}
-            for agent in self.exporter_agents:
-                classes.setdefault(type(agent), []).append(agent.index)
-            self._exporter_class_index = [(c, np.array(i)) for c, i in classes.items()]
-        return self._exporter_class_index
-
-    def _shippable_t(self) -> np.ndarray:
-        """Backlog that may leave this week: all of it, except to foreign buyers under a ban,
-        or beyond what is left of a quota."""
-        p = self.pairs
-        shippable = p.backlog_t.copy()
-        shippable[self.pair_regime == BAN] = 0.0
-        quota_pairs = self.pair_regime == QUOTA
-        if quota_pairs.any():
-            first = self.date_of_week(self.steps)
-            weeks_left = max(1, (dt.date(first.year, 12, 31) - first).days // 7 + 1)
-            for key, control, mask in self._quotas(quota_pairs):
-                used = self.quota_used_t.get(key, 0.0)
-                allowance = max(0.0, control.quota_t_per_year - used) / weeks_left
-                wanted = shippable[mask].sum()
-                if wanted > allowance:
-                    shippable[mask] *= allowance / wanted
-        return shippable
-
-    def _quotas(self, candidates: np.ndarray):
-        """For each quota in force: its (State, good, year) key, its control, and the pairs
-        among `candidates` that it covers."""
-        p = self.pairs
-        year = self.date_of_week(self.steps).year
-        pair_good = self.buyers.good[p.buyer]
-        for state in self.states.values():
-            for good, control in state.controls.items():
-                if control.regime == "quota":
-                    mask = candidates & (p.origin == self.country_index[state.code]) & (
-                        pair_good == self.good_index[good]
-                    )
-                    yield (state.code, good, year), control, mask
-
-    def _count_quota_use(self, shipped: np.ndarray) -> None:
-        """Add this week's shipments under a quota to the year's use of that quota."""
-        quota_pairs = (self.pair_regime == QUOTA) & (shipped > 0)
-        if quota_pairs.any():
-            for key, _, mask in self._quotas(quota_pairs):
-                self.quota_used_t[key] = self.quota_used_t.get(key, 0.0) + shipped[mask].sum()
-
-    def _file(self, pair: np.ndarray, quantity_t: np.ndarray, customs: bool) -> None:
-        """Put shipments in the origin State's licence queue (or customs hold) for the good."""
-        if pair.size == 0:
-            return
-        p = self.pairs
-        np.add.at(self.buyers.queued_t, p.buyer[pair], quantity_t)
-        pair_good = self.buyers.good[p.buyer[pair]]
-        for state in self.states.values():
-            queues = state.customs_holds if customs else state.offices
-            for good, office in queues.items():
-                mask = (p.origin[pair] == self.country_index[state.code]) & (
-                    pair_good == self.good_index[good]
-                )
-                if mask.any():
-                    office.file(self.time, pair[mask], quantity_t[mask], self.rng)
-                    kind = "held" if customs else "filed"
-                    self.recorder.add_licence_flow(state.code, good, kind, quantity_t[mask].sum())
-
-    def _review_licences(self) -> None:
-        record = self.recorder.add_licence_flow
-        for state in self.states.values():
-            for good, office in state.offices.items():
-                decided = office.review(self.time, self.pair_approval, self.rng)
-                self.release_applications(decided.approved_pair, decided.approved_t)
-                self.return_applications(decided.refused_pair, decided.refused_t)
-                record(state.code, good, "approved", decided.approved_t.sum())
-                record(state.code, good, "refused", decided.refused_t.sum())
-            for good, hold in state.customs_holds.items():
-                cleared = hold.review(self.time, self._always, self.rng)
-                self.release_applications(cleared.approved_pair, cleared.approved_t)
-                record(state.code, good, "cleared", cleared.approved_t.sum())
-
-    def release_applications(self, pair: np.ndarray, quantity_t: np.ndarray) -> None:
-        """Approved (or no longer controlled) applications leave the queue and ship."""
-        if pair.size == 0:
-            return
-        np.subtract.at(self.buyers.queued_t, self.pairs.buyer[pair], quantity_t)
-        self._dispatch(pair, quantity_t)
-
-    def return_applications(self, pair: np.ndarray, quantity_t: np.ndarray) -> None:
-        """Refused applications: the goods go back to the exporter's stock, and the buyer's
-        order lapses (it will order again)."""
-        if pair.size == 0:
-            return
-        np.subtract.at(self.buyers.queued_t, self.pairs.buyer[pair], quantity_t)
-        np.add.at(self.exporters.inventory_t, self.pairs.exporter[pair], quantity_t)
-
-    def _dispatch(self, pair: np.ndarray, quantity_t: np.ndarray) -> None:
-        """Shipments leave: recorded in the ledger at the origin price, enter transit."""
-        if pair.size == 0:
-            return
-        p = self.pairs
-        slots = self._max_lag + 1
-        slot = (self.steps + p.lag_weeks[pair]) % slots
-        np.add.at(self.buyers.transit_t, (slot, p.buyer[pair]), quantity_t)
-        good = self.buyers.good[p.buyer[pair]]
-        price = self.price_usd_per_kg[good, self.country_region[p.origin[pair]]]
-        self.ledger.record(self.steps, pair, quantity_t, quantity_t * price * 1000.0)
-        np.add.at(self._shipped_this_week, pair, quantity_t)
-
-    def _arrive_and_use(self) -> None:
-        b = self.buyers
-        slots = self._max_lag + 1
-        slot = self.steps % slots
-        b.arrived_t = b.transit_t[slot].copy()
-        b.transit_t[slot] = 0.0
-        b.inventory_t += b.arrived_t
-        b.used_t = np.minimum(b.demand_t, b.inventory_t)
-        b.inventory_t -= b.used_t
-        np.add.at(self.consumed_total_t, b.good, b.used_t)
-        halted = np.zeros(b.good.size, dtype=bool)
-        for cls, idx in self.buyer_classes:
-            halted[idx] = cls.is_halted(
-                b.used_t[idx], b.demand_t[idx], self.config.market.halt_threshold
-            )
-        b.halted = halted
-        b.halted_weeks += halted
-
-    def _adjust(self) -> None:
-        """Slow adjustments: supplier reliability and sourcing shares, alerts and restocking,
-        demand response to prices, and capacity expansion outside the controlling region."""
-        b, p, e = self.buyers, self.pairs, self.exporters
-        market = self.config.market
-        memory = 1.0 / market.reliability_memory_weeks
-        p.ordered_t += memory * (self._new_orders_t - p.ordered_t)
-        p.shipped_t += memory * (self._shipped_this_week - p.shipped_t)
-        self._shipped_this_week = np.zeros(p.buyer.size)
-        reliability = np.clip(
-            np.divide(p.shipped_t, p.ordered_t, out=np.ones_like(p.shipped_t),
-                      where=p.ordered_t > TINY_T),
-            0.0,
-            1.0,
-        )
-        landed = self._landed_price()
-        ratio = landed / p.base_landed_usd_per_kg
-        attractiveness = np.zeros(p.buyer.size)
-        for cls, idx in self.buyer_classes:
-            mask = self._pairs_of(cls, idx)
-            attractiveness[mask] = cls.target_shares(
-                p.base_share[mask],
-                reliability[mask],
-                ratio[mask],
-                market.sourcing_price_elasticity,
-                market.sourcing_reliability_weight,
-            )
-        total = np.bincount(p.buyer, weights=attractiveness, minlength=b.good.size)
-        target = np.divide(
-            attractiveness, total[p.buyer], out=p.base_share.copy(), where=total[p.buyer] > 1e-12
-        )
-        p.share += market.sourcing_adjust_per_week * (target - p.share)
-
-        decay = 0.5 ** (1.0 / market.alert_half_life_weeks)
-        b.alert *= decay
-        if market.restock_after_shortage > 0:
-            b.alert[b.halted] = np.maximum(b.alert[b.halted], market.restock_after_shortage)
-
-        elasticity = np.array([g.demand_elasticity for g in self.config.goods])[b.good]
-        if elasticity.any():
-            landed_buyer = np.bincount(p.buyer, weights=p.share * ratio, minlength=b.good.size)
-            response = np.array([g.demand_response_weeks for g in self.config.goods])[b.good]
-            target_factor = np.maximum(landed_buyer, 1e-6) ** -elasticity
-            b.demand_factor += (target_factor - b.demand_factor) / response
-
-        if e.expansion_per_year.any():
-            ratio_e = self.price_usd_per_kg[e.good, e.region] / self.reference_price[e.good, e.region]
-            added = np.zeros(e.good.size)
-            for cls, idx in self._exporter_classes():
-                added[idx] = cls.capacity_investment_t(
-                    e.capacity_t[idx], ratio_e[idx], e.expansion_price_ratio[idx],
-                    e.expansion_per_year[idx],
-                )
-            for i in np.flatnonzero(added):
-                online = self.steps + int(e.expansion_lead_weeks[i])
-                e.capacity_pipeline.setdefault(online, np.zeros(e.good.size))[i] += added[i]
-        growth = self.config.market.demand_growth_per_year
-        if growth:
-            weekly = (1.0 + growth) ** (1.0 / 52.0)
-            b.mean_demand_t *= weekly
-            e.capacity_t *= weekly
-        arriving = e.capacity_pipeline.pop(self.steps, None)
-        if arriving is not None:
-            e.capacity_t += arriving
-
     # --- accounting ----------------------------------------------------------------------------
 
-    def _stock_by_good(self) -> np.ndarray:
-        b, e = self.buyers, self.exporters
-        n = len(self.goods)
-        return (
-            np.bincount(b.good, weights=b.inventory_t + b.transit_t.sum(axis=0) + b.queued_t,
-                        minlength=n)
-            + np.bincount(e.good, weights=e.inventory_t, minlength=n)
-        )
-
     def material_balance(self) -> dict[str, dict[str, float]]:
-        """By good: initial stock + produced, against consumed + inventories + in transit +
-        queued for licences (tonnes). The two sides are equal up to rounding."""
-        b, e = self.buyers, self.exporters
-        n = len(self.goods)
-        parts = {
-            "initial_stock_t": self.initial_stock_t,
-            "produced_t": self.produced_total_t,
-            "consumed_t": self.consumed_total_t,
-            "buyer_inventory_t": np.bincount(b.good, weights=b.inventory_t, minlength=n),
-            "exporter_inventory_t": np.bincount(e.good, weights=e.inventory_t, minlength=n),
-            "in_transit_t": np.bincount(b.good, weights=b.transit_t.sum(axis=0), minlength=n),
-            "queued_t": np.bincount(b.good, weights=b.queued_t, minlength=n),
-        }
-        return {
-            good: {name: float(values[i]) for name, values in parts.items()}
-            for i, good in enumerate(self.goods)
-        }
+        """By good: initial stock + produced, against use + stocks + in transit + queued
+        (tonnes); the two sides are equal up to rounding (`abm.market.accounting`)."""
+        return accounting.material_balance(self)

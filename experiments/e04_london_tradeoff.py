@@ -10,10 +10,17 @@ for US easing of chip controls. This experiment sweeps its terms on the `london-
 - lever `review_weeks`: China's mean licence review time.
 
 Outcomes over the deal's year (2025-06-10 to 2026-06-09): US buyers' magnet shortfall (t) and
-buyer-weeks halted, China's chip access (share of its AI-chip demand served), and each side's
-mean pain (`abm.policy.pain`). Writes to results/e04_london_tradeoff/: `runs.csv` (one row per
-design and seed), `summary.csv` (mean by design), `summary.md`, a heatmap per outcome, the trade-off
-figure and `manifest.json`.
+output lost (USD bn), China's chip access (share of its AI-chip demand served), and each side's
+payoff (`abm.policy.pain`, USD bn over the year, by the `[payoffs]` weights of the scenario):
+output lost, export revenue, licence rent and the strategic stakes (China's compute access as
+a cost to the US; China's own chip access and the leverage its controls give as values to
+China). Each run records the payoff components, so the payoffs are recomputed under other
+weights without rerunning: the summary shows how the frontier and the Nash bargaining solution
+(the non-dominated design that maximises the product of both sides' gains over the least
+generous design, the disagreement point) move with the US cost of China's compute access.
+Writes to results/e04_london_tradeoff/: `runs.csv` (one row per design and seed),
+`summary.csv` (mean by design), `weights.csv`, `summary.md`, a heatmap per outcome, the
+trade-off figure and `manifest.json`.
 
     .venv/bin/python experiments/e04_london_tradeoff.py [--quick] [--seeds 3]
 """
@@ -21,6 +28,7 @@ figure and `manifest.json`.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import itertools
 import json
@@ -39,7 +47,8 @@ import abm  # noqa: E402
 from abm.ensemble import seeds  # noqa: E402
 from abm.output import git_commit  # noqa: E402
 from abm.plots import DPI  # noqa: E402
-from abm.policy.pain import weekly_pain  # noqa: E402
+from abm.policy.pain import COMPONENTS, weekly_pain  # noqa: E402
+from abm.scenario.config import PAYOFF_COMPONENTS  # noqa: E402
 
 OUT = Path(__file__).resolve().parent.parent / "results" / "e04_london_tradeoff"
 SCENARIO = "london-2025"
@@ -52,11 +61,14 @@ LEVERS = {
 QUICK_LEVERS = {"chip_easing": [0.0, 1.0], "approval": [0.5, 0.95], "review_weeks": [2.0, 8.0]}
 OUTCOMES = {
     "usa_shortfall_t": "US magnet shortfall (t)",
-    "usa_buyer_weeks_halted": "US buyer-weeks halted",
+    "usa_output_lost_busd": "US output lost (USD bn)",
     "chn_chip_access": "China's chip access (share of demand served)",
-    "usa_pain": "US pain (mean weekly)",
-    "chn_pain": "China's pain (mean weekly)",
+    "usa_payoff_busd": "US payoff (USD bn over the year)",
+    "chn_payoff_busd": "China's payoff (USD bn over the year)",
 }
+STATES = {"usa": "USA", "chn": "CHN"}
+# The US cost of a chip served in China (USD a unit) under which the frontier is redrawn.
+US_COMPUTE_COSTS = [0.0, 10000.0, 20000.0, 40000.0]
 
 
 def deal_terms(config, chip_easing: float, approval: float, review_weeks: float) -> dict:
@@ -86,14 +98,36 @@ def run_one(job: dict) -> dict:
     china = access[(access["region"] == "CHN") & (access["date"] >= DEAL_START)]
     pain = weekly_pain(result.model)
     pain = pain[(pain["date"] >= DEAL_START) & (pain["date"] <= DEAL_END)]
-    return {
+    row = {
         **job,
         "usa_shortfall_t": float(usa["shortfall_t"].sum()),
-        "usa_buyer_weeks_halted": float(usa["buyers_halted"].sum()),
+        "usa_output_lost_busd": float(usa["output_lost_usd"].sum()) / 1e9,
         "chn_chip_access": float(china["access"].mean()),
-        "usa_pain": float(pain.loc[pain["state"] == "USA", "pain"].mean()),
-        "chn_pain": float(pain.loc[pain["state"] == "CHN", "pain"].mean()),
     }
+    for prefix, code in STATES.items():
+        mine = pain[pain["state"] == code]
+        for name in COMPONENTS:
+            row[f"{prefix}_{name}"] = float(mine[name].sum())
+    return row
+
+
+def payoff_busd(frame: pd.DataFrame, prefix: str, payoff) -> pd.Series:
+    """A State's payoff over the window (USD bn) from its recorded components."""
+    weights = payoff.weights()
+    total = sum(PAYOFF_COMPONENTS[name] * weights[name] * frame[f"{prefix}_{name}"]
+                for name in COMPONENTS)
+    return total / 1e9
+
+
+def nash_design(summary: pd.DataFrame, x: str, y: str) -> int | None:
+    """Index of the design maximising the product of both sides' gains over the least
+    generous design (no chip easing, lowest approval, longest review); None if no design
+    leaves both better off."""
+    least = summary.sort_values(["chip_easing", "approval", "review_weeks"],
+                                ascending=[True, True, False]).iloc[0]
+    gain_x, gain_y = summary[x] - least[x], summary[y] - least[y]
+    product = np.where((gain_x > 0) & (gain_y > 0), gain_x * gain_y, -np.inf)
+    return int(summary.index[np.argmax(product)]) if np.isfinite(product.max()) else None
 
 
 def heatmaps(summary: pd.DataFrame, levers: dict) -> list[Path]:
@@ -141,16 +175,22 @@ def tradeoff(summary: pd.DataFrame) -> Path:
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
     pairs = [
         ("chn_chip_access", "usa_shortfall_t", "(a) What each side gets"),
-        ("usa_pain", "chn_pain", "(b) What each side bears"),
+        ("usa_payoff_busd", "chn_payoff_busd", "(b) Each side's payoff (both want more)"),
     ]
     for ax, (x, y, title) in zip(axes, pairs, strict=True):
-        sign = -1.0 if x == "chn_chip_access" else 1.0  # China wants more access
-        front = pareto_mask(np.column_stack([sign * summary[x], summary[y]]))
+        if x == "chn_chip_access":  # China wants more access, the US less shortfall
+            front = pareto_mask(np.column_stack([-summary[x], summary[y]]))
+        else:
+            front = pareto_mask(np.column_stack([-summary[x], -summary[y]]))
+            nash = nash_design(summary, x, y)
+            if nash is not None:
+                ax.scatter(summary.loc[nash, x], summary.loc[nash, y], marker="*", s=220,
+                           color="crimson", zorder=5, label="Nash bargaining solution")
         scatter = ax.scatter(summary[x], summary[y], c=summary["chip_easing"], cmap="plasma",
                              s=18 + 30 * summary["approval"], alpha=0.8, edgecolor="none")
         order = summary[front].sort_values(x)
         ax.plot(order[x], order[y], color="black", linewidth=1, marker="o", markersize=9,
-                markerfacecolor="none", label="non-dominated terms (better for both sides)")
+                markerfacecolor="none", label="non-dominated terms")
         ax.set_xlabel(OUTCOMES[x])
         ax.set_ylabel(OUTCOMES[y])
         ax.set_title(title, fontsize=9)
@@ -179,7 +219,46 @@ def markdown_table(frame: pd.DataFrame) -> str:
     return "\n".join(rows)
 
 
-def write_summary(summary: pd.DataFrame, levers: dict, runs: int) -> Path:
+def nash_text(summary: pd.DataFrame) -> str:
+    x, y = "usa_payoff_busd", "chn_payoff_busd"
+    front = summary[summary["non_dominated"]]
+    nash = nash_design(summary, x, y)
+    if nash is None:
+        return f"{len(front)} non-dominated designs; no design leaves both sides better off."
+    row = summary.loc[nash]
+    least = summary.sort_values(["chip_easing", "approval", "review_weeks"],
+                                ascending=[True, True, False]).iloc[0]
+    return (
+        f"{len(front)} of {len(summary)} designs are non-dominated. The Nash bargaining "
+        f"solution is chip easing {row['chip_easing']:g}, approval {row['approval']:g}, review "
+        f"{row['review_weeks']:g} weeks: against the least generous design it changes the US "
+        f"payoff by {row[x] - least[x]:+.2f} bn USD and China's by {row[y] - least[y]:+.2f} bn "
+        f"USD over the year; the US shortfall goes from {least['usa_shortfall_t']:,.0f} t to "
+        f"{row['usa_shortfall_t']:,.0f} t and China's chip access from "
+        f"{least['chn_chip_access']:.2f} to {row['chn_chip_access']:.2f}."
+    )
+
+
+def weight_table(runs: pd.DataFrame, levers: dict, config) -> pd.DataFrame:
+    """The Nash solution and frontier size under each US cost of China's compute access."""
+    rows = []
+    for cost in US_COMPUTE_COSTS:
+        usa = dataclasses.replace(config.payoff("USA"), partner_compute_cost_usd_per_unit=cost)
+        frame = runs.assign(usa_payoff_busd=payoff_busd(runs, "usa", usa))
+        summary = frame.groupby(["design", *levers], as_index=False)[
+            ["usa_payoff_busd", "chn_payoff_busd"]].mean()
+        front = pareto_mask(np.column_stack([-summary["usa_payoff_busd"],
+                                             -summary["chn_payoff_busd"]]))
+        nash = nash_design(summary, "usa_payoff_busd", "chn_payoff_busd")
+        row = {"us_cost_usd_per_chip": cost, "non_dominated": int(front.sum())}
+        for lever in levers:
+            row[f"nash_{lever}"] = summary.loc[nash, lever] if nash is not None else np.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def write_summary(summary: pd.DataFrame, levers: dict, runs: int,
+                  weights: pd.DataFrame) -> Path:
     """Headline effects of each lever, in words and numbers, for readers of results/."""
     def spread(outcome: str, lever: str) -> str:
         means = summary.groupby(lever)[outcome].mean()
@@ -202,17 +281,28 @@ def write_summary(summary: pd.DataFrame, levers: dict, runs: int) -> Path:
         f"{spread('usa_buyer_weeks_halted', 'review_weeks')}.",
         f"- China's chip access: {spread('chn_chip_access', 'chip_easing')}; "
         f"{spread('chn_chip_access', 'approval')}.",
-        f"- US pain: {spread('usa_pain', 'approval')}; {spread('usa_pain', 'chip_easing')}.",
-        f"- China's pain: {spread('chn_pain', 'chip_easing')}; {spread('chn_pain', 'approval')}.",
+        f"- US payoff (USD bn): {spread('usa_payoff_busd', 'approval')}; "
+        f"{spread('usa_payoff_busd', 'chip_easing')}.",
+        f"- China's payoff (USD bn): {spread('chn_payoff_busd', 'chip_easing')}; "
+        f"{spread('chn_payoff_busd', 'approval')}.",
         "",
-        "Each side's gain comes only from the other's concession: China's approvals and review "
-        "time set the US shortfall and halts, US chip easing sets China's chip access. In the "
-        "model's pain measures a concession costs the conceding side nothing (easing raises US "
-        "chip export revenue; approvals raise Chinese magnet exports), so the terms that leave "
-        "both sides best off are full concessions on both sides; what kept the real deal "
-        "partial (security, leverage) is not in the pain measure.",
+        "Each side's payoff counts what its concession costs it: US chip easing raises US chip "
+        "revenue but serves China more compute, which the US counts as a cost; China's faster, "
+        "more generous licences raise its magnet exports but lower its licence rent and the "
+        "leverage it holds over US output. A deal is a trade-off, not a free lunch.",
         "",
-        "## Non-dominated terms (China's chip access up, US shortfall down)",
+        "## The frontier and the Nash bargaining solution",
+        "",
+        nash_text(summary),
+        "",
+        "## How the bargain moves with the US cost of China's compute access",
+        "",
+        "Payoffs recomputed from the recorded components (`weights.csv`); the US cost of a chip "
+        "served in China is varied, everything else as in the scenario.",
+        "",
+        markdown_table(weights),
+        "",
+        "## Non-dominated terms (both payoffs up)",
         "",
         markdown_table(best[[*levers, *OUTCOMES]]),
         "",
@@ -243,13 +333,18 @@ def main() -> None:
         rows = list(pool.map(run_one, jobs))
     OUT.mkdir(parents=True, exist_ok=True)
     runs = pd.DataFrame(rows)
+    config = abm.load(SCENARIO)
+    runs["usa_payoff_busd"] = payoff_busd(runs, "usa", config.payoff("USA"))
+    runs["chn_payoff_busd"] = payoff_busd(runs, "chn", config.payoff("CHN"))
     runs.to_csv(OUT / "runs.csv", index=False, float_format="%.6g")
     summary = runs.groupby(["design", *levers], as_index=False)[list(OUTCOMES)].mean()
     summary["non_dominated"] = pareto_mask(np.column_stack([
-        -summary["chn_chip_access"], summary["usa_shortfall_t"]]))
+        -summary["usa_payoff_busd"], -summary["chn_payoff_busd"]]))
     summary.to_csv(OUT / "summary.csv", index=False, float_format="%.6g")
-    figures = heatmaps(summary, levers) + [tradeoff(summary), write_summary(summary, levers,
-                                                                            len(runs))]
+    weights = weight_table(runs, levers, config)
+    weights.to_csv(OUT / "weights.csv", index=False, float_format="%.6g")
+    figures = heatmaps(summary, levers) + [tradeoff(summary), write_summary(
+        summary, levers, len(runs), weights), OUT / "weights.csv"]
     manifest = {
         "experiment": "e04_london_tradeoff",
         "scenario": SCENARIO,

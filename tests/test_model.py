@@ -66,14 +66,22 @@ def test_a_subclass_overrides_a_decision_rule():
 def _random_scenario(draw):
     countries = ["CHN", "USA", "EU"][: draw(st.integers(2, 3))]
     exporters = []
+    chain = draw(st.booleans())  # a second stage: makers use "ore" from the first country
     for i, country in enumerate(countries[: draw(st.integers(1, len(countries)))]):
         exporters.append({
             "name": f"maker{i}", "country": country, "good": "magnet",
             "capacity_t_per_week": draw(st.floats(0.0, 200.0)),
             "inventory_weeks": draw(st.floats(0.0, 4.0)),
+            **({"inputs": {"ore": draw(st.floats(0.01, 2.0))}} if chain else {}),
         })
     origins = sorted({e["country"] for e in exporters})
     buyers = []
+    if chain:
+        exporters.append({"name": "miner", "country": countries[0], "good": "ore",
+                          "capacity_t_per_week": draw(st.floats(0.0, 300.0))})
+        buyers += [{"country": e["country"], "sector": "magnet_making", "good": "ore",
+                    "feeds": "magnet", "cover_weeks": [0.0, draw(st.floats(0.0, 8.0))],
+                    "sourcing": {countries[0]: 1.0}} for e in exporters[:-1]]
     for country in countries:
         weights = [draw(st.floats(0.1, 1.0)) for _ in origins]
         shares = [w / sum(weights) for w in weights]
@@ -88,7 +96,8 @@ def _random_scenario(draw):
     regime = draw(st.sampled_from(["licence", "quota", "ban", "none"]))
     events = [{
         "date": dt.date(2024, 1, 1) + dt.timedelta(days=draw(st.integers(0, 200))),
-        "kind": "export_control", "state": origins[0], "good": "magnet",
+        "kind": "export_control", "state": origins[0],
+        "good": draw(st.sampled_from(["magnet", "ore"] if chain else ["magnet"])),
         "control": {
             "regime": regime, "review_weeks": draw(st.floats(0.0, 10.0)),
             "review_capacity_t_per_week": draw(st.floats(1.0, 500.0)),
@@ -101,7 +110,9 @@ def _random_scenario(draw):
                        "control": {"regime": draw(st.sampled_from(["none", "ban"]))}})
     return {
         "scenario": {"name": "random", "start": dt.date(2024, 1, 1), "end": dt.date(2024, 12, 31)},
-        "goods": [{"name": "magnet", "reference_price_usd_per_kg": {"CHN": 50.0, "ROW": 60.0}}],
+        "goods": [{"name": "magnet", "reference_price_usd_per_kg": {"CHN": 50.0, "ROW": 60.0}},
+                  {"name": "ore", "reference_price_usd_per_kg": {"CHN": 5.0, "ROW": 6.0},
+                   "demand_elasticity": draw(st.floats(0.0, 1.0))}],
         "countries": [{"code": c, "price_region": "CHN" if c == "CHN" else "ROW"}
                       for c in countries],
         "exporters": exporters, "buyers": buyers, "events": events,
@@ -124,10 +135,11 @@ def test_material_is_conserved_in_random_small_scenarios(data, seed):
     config = from_dict(data.draw(st.builds(lambda: None).flatmap(
         lambda _: st.composite(lambda draw: _random_scenario(draw))())), "random")
     result = abm.run(config, seed=seed)
+    # Each stage of the chain (each good) balances on its own.
     for good, parts in result.material_balance().items():
         supply = parts["initial_stock_t"] + parts["produced_t"]
-        uses = (parts["consumed_t"] + parts["buyer_inventory_t"] + parts["exporter_inventory_t"]
-                + parts["in_transit_t"] + parts["queued_t"])
+        uses = (parts["consumed_t"] + parts["buyer_inventory_t"] + parts["input_inventory_t"]
+                + parts["exporter_inventory_t"] + parts["in_transit_t"] + parts["queued_t"])
         assert abs(supply - uses) <= 1e-6 * max(1.0, supply), (good, parts)
         for name, value in parts.items():
             assert value >= -1e-6, (good, name, value)

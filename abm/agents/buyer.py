@@ -75,6 +75,23 @@ class MagnetBuyer(mesa.Agent):
         return base_share * reliability**reliability_weight * landed_price_ratio**-price_elasticity
 
     @staticmethod
-    def is_halted(used_t: np.ndarray, demand_t: np.ndarray, threshold: float) -> np.ndarray:
-        """A buyer halts in a week in which it covers less than `threshold` of its demand."""
-        return used_t < threshold * demand_t
+    def substituted_share(
+        substituted: np.ndarray,
+        pressure: np.ndarray,
+        ceiling: np.ndarray,
+        lead_weeks: np.ndarray,
+        reversal_weeks: np.ndarray,
+    ) -> np.ndarray:
+        """Share of use replaced by substitutes or thrifted away, next week. Under pressure
+        (remembered shortfall share or landed-price rise, 0 to 1) the buyer moves toward
+        `ceiling` times the pressure with time constant `lead_weeks` (redesign, qualification);
+        once done a redesign is sticky and is undone only over `reversal_weeks`."""
+        target = ceiling * np.clip(pressure, 0.0, 1.0)
+        rate = np.where(target > substituted, 1.0 / lead_weeks, 1.0 / reversal_weeks)
+        return substituted + rate * (target - substituted)
+
+    @staticmethod
+    def is_halted(used_t: np.ndarray, need_t: np.ndarray, threshold: float) -> np.ndarray:
+        """A buyer halts in a week in which it meets less than `threshold` of its need (its
+        demand less what it has substituted)."""
+        return used_t < threshold * need_t

@@ -289,6 +289,24 @@ class ChipMarket:
         return (np.bincount(self.country_index, weights=lost, minlength=n),
                 np.bincount(self.country_index, weights=usual, minlength=n))
 
+    def revenue_abroad_usd(self) -> np.ndarray:
+        """Last week's chip revenue earned outside the makers' home regions, by the makers'
+        country (array over `model.countries`)."""
+        n = len(self.model.countries)
+        week = self._last()
+        if not self.enabled or week < 0:
+            return np.zeros(n)
+        abroad = np.arange(len(REGIONS))[None, :] != self.home_region[:, None]
+        revenue = (self.sales["revenue_usd"][week] * abroad).sum(axis=1)
+        return np.bincount(self.country_index, weights=revenue, minlength=n)
+
+    def served_units(self) -> np.ndarray:
+        """Last week's AI chips sold into each region (in the order of `REGIONS`)."""
+        week = self._last()
+        if not self.enabled or week < 0:
+            return np.zeros(len(REGIONS))
+        return self.sales["sold_units"][week].sum(axis=0)
+
     def _dates(self) -> tuple[int, np.ndarray]:
         weeks = min(self.model.steps, self.demand_units.shape[0])
         return weeks, (np.datetime64(self.model.config.start) + np.arange(weeks) * 7).astype(str)

@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 
 BUYER_FIELDS = (
-    "demand_t", "used_t", "shortfall_t", "arrived_t", "inventory_t", "target_stock_t",
-    "queued_t", "mean_demand_t", "buyers_halted",
+    "demand_t", "need_t", "used_t", "shortfall_t", "substituted_t", "arrived_t", "inventory_t",
+    "target_stock_t", "queued_t", "mean_demand_t", "buyers_halted", "halted_demand_t",
+    "output_value_usd", "output_lost_usd", "substitution_cost_usd",
 )
 
 
@@ -45,14 +46,20 @@ class Recorder:
         group = b.group
         values = {
             "demand_t": b.demand_t,
+            "need_t": b.need_t,
             "used_t": b.used_t,
-            "shortfall_t": b.demand_t - b.used_t,
+            "shortfall_t": b.need_t - b.used_t,
+            "substituted_t": b.demand_t - b.need_t,
             "arrived_t": b.arrived_t,
             "inventory_t": b.inventory_t,
             "target_stock_t": b.cover_weeks * b.mean_demand_t,
             "queued_t": b.queued_t,
             "mean_demand_t": b.mean_demand_t * b.demand_factor,
             "buyers_halted": b.halted.astype(float),
+            "halted_demand_t": b.halted * b.demand_t,
+            "output_value_usd": b.demand_t * b.value_usd_per_t,
+            "output_lost_usd": b.output_lost_usd,
+            "substitution_cost_usd": b.substitution_cost_usd,
         }
         for name, array in values.items():
             self.buyer[name][w] = np.bincount(group, weights=array, minlength=n_groups)
@@ -99,6 +106,11 @@ class Recorder:
         frame["cover_weeks"] = frame["inventory_t"] / frame["mean_demand_t"].where(
             frame["mean_demand_t"] > 0
         )
+        # Halts as a share of capacity (demand), not a count of buyers.
+        frame["halted_share"] = (frame["halted_demand_t"] / frame["demand_t"].where(
+            frame["demand_t"] > 0)).fillna(0.0)
+        frame["output_lost_share"] = (frame["output_lost_usd"] / frame["output_value_usd"].where(
+            frame["output_value_usd"] > 0)).fillna(0.0)
         return frame
 
     def halt_spells(self, model) -> pd.DataFrame:

@@ -1,15 +1,14 @@
-"""The pain each State bears, measured from the model each week (all shares, 0 to 1).
+"""Each State's payoff, measured from the model each week in USD, and the pain it reads.
 
-- `buyers_halted`: share of the State's buyers halted this week.
-- `chip_shortfall`: share of chip demand in the State's price region not served.
-- `export_revenue_loss`: export value lost, as a share of the usual: magnet and oxide exports
-  (smoothed shipments at reference prices, against the start's steady flows) plus chip sales
-  of its chipmakers lost to controls or to the buyers' State.
-- `tariff_cost`: value-weighted mean tariff on the State's imports and on its exports in the
-  model's trade, capped at 1.
+The components (`PAYOFF_COMPONENTS`, from `abm.market.accounting`) are valued by the State's
+`[payoffs.CODE]` weights (`abm.scenario.config.Payoff`):
 
-`PainMeter.record` stores them every week (after the chip market); `weekly_pain` returns them
-as a table, with each State's weighted pain under its strategy's weights.
+    payoff = sum over components of sign * weight * component
+
+`partner_output_lost_usd` is the partner's output lost (the leverage its controls give).
+Pain, which the `bargaining` strategy reads, is the payoff lost against the State's first
+week, as a share of what was at stake in that week (its buyers' output value plus its export
+sales): 0 when nothing is lost, 0.1 when a tenth of that is lost.
 """
 
 from __future__ import annotations
@@ -17,54 +16,28 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from abm.scenario.config import PAIN_COMPONENTS, BargainingConfig
+from abm.market.accounting import weekly_values
+from abm.scenario.config import PAYOFF_COMPONENTS
 
-
-def pain_components(model) -> np.ndarray:
-    """This week's pain components of every State, [n_countries, n_components], in the order
-    of `model.countries` and `PAIN_COMPONENTS`."""
-    b, p = model.buyers, model.pairs
-    n = len(model.countries)
-    count = np.bincount(b.country, minlength=n)
-    halted = np.bincount(b.country, weights=b.halted, minlength=n)
-    halted = np.divide(halted, count, out=np.zeros(n), where=count > 0)
-
-    chips = model.chip_market
-    chip_shortfall = chips.shortfall_shares()[model.country_region]
-    chip_lost, chip_usual = chips.export_loss_usd()
-
-    good = b.good[p.buyer]
-    price_usd_per_t = 1000.0 * model.reference_price[good, model.country_region[p.origin]]
-    origin = np.where(p.foreign, p.origin, n)
-    usual = np.bincount(origin, weights=b.mean_demand_t[p.buyer] * p.base_share * price_usd_per_t,
-                        minlength=n + 1)[:n]
-    now = np.bincount(origin, weights=p.shipped_t * price_usd_per_t, minlength=n + 1)[:n]
-    lost = np.maximum(0.0, usual - now) + chip_lost
-    whole = usual + chip_usual
-    export_loss = np.minimum(1.0, np.divide(lost, whole, out=np.zeros(n), where=whole > 0))
-
-    value = p.shipped_t * price_usd_per_t * p.foreign
-    paid = value * model.pair_tariff
-    destination = b.country[p.buyer]
-    trade = np.bincount(p.origin, weights=value, minlength=n) + np.bincount(
-        destination, weights=value, minlength=n)
-    taxed = np.bincount(p.origin, weights=paid, minlength=n) + np.bincount(
-        destination, weights=paid, minlength=n)
-    tariff = np.minimum(1.0, np.divide(taxed, trade, out=np.zeros(n), where=trade > 0))
-    return np.column_stack([halted, chip_shortfall, export_loss, tariff])
-
-
-def weighted(components: dict[str, float], weights: dict[str, float]) -> float:
-    return float(sum(weights.get(name, 0.0) * value for name, value in components.items()))
+COMPONENTS = tuple(PAYOFF_COMPONENTS)
 
 
 class PainMeter:
-    """Weekly pain components of every State, recorded after the chip market's step."""
+    """Weekly payoff components of every State, recorded after the chip market's step."""
 
     def __init__(self, model):
         self.model = model
         self.codes = list(model.states)
-        self.values = np.zeros((model.config.weeks, len(self.codes), len(PAIN_COMPONENTS)))
+        n = len(self.codes)
+        order = [model.country_index[c] for c in self.codes]
+        self._order = np.array(order, dtype=np.int64)
+        payoffs = [model.config.payoff(c) for c in self.codes]
+        self.weights = np.array([[p.weights()[name] * PAYOFF_COMPONENTS[name] for name in COMPONENTS]
+                                 for p in payoffs]).reshape(n, len(COMPONENTS))
+        self.partner = np.array([model.country_index.get(p.partner, -1) for p in payoffs],
+                                dtype=np.int64)
+        self.values = np.zeros((model.config.weeks, n, len(COMPONENTS)))
+        self.stake_usd = np.zeros((model.config.weeks, n))
         self.last_week = -1
 
     def record(self) -> None:
@@ -72,32 +45,45 @@ class PainMeter:
         if week >= self.values.shape[0]:
             return
         self.last_week = week
-        order = [self.model.country_index[code] for code in self.codes]
-        self.values[week] = pain_components(self.model)[order]
+        values = weekly_values(self.model)
+        lost = values["output_lost_usd"] + values["substitution_cost_usd"]
+        partner_lost = np.where(self.partner >= 0, lost[np.maximum(self.partner, 0)], 0.0)
+        columns = [values[name][self._order] if name in values else partner_lost
+                   for name in COMPONENTS]
+        self.values[week] = np.column_stack(columns)
+        self.stake_usd[week] = (values["output_value_usd"] + values["export_revenue_usd"]
+                                + values["licence_rent_usd"] + values["chip_revenue_usd"])[self._order]
 
-    def latest(self, code: str) -> dict[str, float]:
-        """The components last recorded (zeros before the first week ends)."""
-        if self.last_week < 0:
-            return dict.fromkeys(PAIN_COMPONENTS, 0.0)
-        row = self.values[self.last_week, self.codes.index(code)]
-        return dict(zip(PAIN_COMPONENTS, row.tolist(), strict=True))
+    def payoff(self) -> np.ndarray:
+        """Payoff (USD a week) of every State in every recorded week, [weeks, n_states]."""
+        weeks = self.last_week + 1
+        return (self.values[:weeks] * self.weights[None]).sum(axis=2)
+
+    def latest(self, code: str) -> float:
+        """Pain of State `code` in the last recorded week (0 before the first week ends)."""
+        if self.last_week < 1:
+            return 0.0
+        s = self.codes.index(code)
+        payoff = self.payoff()[:, s]
+        stake = max(self.stake_usd[0, s], 1.0)
+        return float(max(0.0, payoff[0] - payoff[-1]) / stake)
 
 
 def weekly_pain(model) -> pd.DataFrame:
-    """One row per (week, State): the pain components and `pain`, their sum weighted by the
-    State's `strategies.CODE.bargaining.pain_weights` (the defaults if not given)."""
+    """One row per (week, State): each payoff component, the payoff (USD a week, by the
+    State's weights) and the pain (share of its first week's stake lost)."""
     meter = model.pain
     weeks = min(model.steps, meter.values.shape[0])
     dates = (np.datetime64(model.config.start) + np.arange(weeks) * 7).astype(str)
+    payoff = meter.payoff() if weeks else np.zeros((0, len(meter.codes)))
     rows = []
     for s, code in enumerate(meter.codes):
-        values = meter.values[:weeks, s]
         frame = pd.DataFrame({"week": np.arange(1, weeks + 1), "date": dates, "state": code})
-        weights = model.config.strategies.get(code)
-        weights = (weights.bargaining if weights else BargainingConfig()).pain_weights
-        frame["pain"] = 0.0
-        for c, name in enumerate(PAIN_COMPONENTS):
-            frame[name] = values[:, c]
-            frame["pain"] += weights.get(name, 0.0) * values[:, c]
+        for c, name in enumerate(COMPONENTS):
+            frame[name] = meter.values[:weeks, s, c]
+        frame["payoff_usd"] = payoff[:weeks, s]
+        stake = max(meter.stake_usd[0, s], 1.0) if weeks else 1.0
+        base = payoff[0, s] if weeks else 0.0
+        frame["pain"] = np.maximum(0.0, base - payoff[:weeks, s]) / stake
         rows.append(frame)
     return pd.concat(rows, ignore_index=True)

@@ -17,7 +17,6 @@ the dated events of that week and before buyers order. Its parameters come from 
 from __future__ import annotations
 
 from abm.policy import deals
-from abm.policy.pain import weighted
 from abm.scenario.config import ExportControl
 
 
@@ -85,8 +84,9 @@ class TitForTat:
 class Bargaining:
     """Strikes a deal when both sides hurt enough; may renege; notices reneging after a lag.
 
-    Each week the State smooths its pain (`pain_memory_weeks`). With no deal in force with its
-    partner, past the cooldown of the last one, it strikes its `deal` template when its own
+    Pain is the State's payoff lost (`abm.policy.pain`, valued by its `[payoffs.CODE]`
+    weights) as a share of its stake. Each week the State smooths it (`pain_memory_weeks`).
+    With no deal in force with its partner, past the cooldown of the last one, it strikes its `deal` template when its own
     smoothed pain and the partner's reach their thresholds (the partner's as last computed by
     the partner's strategy). With a deal in force it reneges with `renege_probability` (drawn
     from the model's generator), and if the partner has reneged it notices
@@ -101,7 +101,7 @@ class Bargaining:
     def decide(self, state, model) -> None:
         params = model.config.strategy_config(state.code)
         rules = params.bargaining
-        measured = weighted(model.pain.latest(state.code), rules.pain_weights)
+        measured = model.pain.latest(state.code)
         self.pain += (measured - self.pain) / rules.pain_memory_weeks
         deal = deals.active_deal(model, state.code, params.partner)
         if deal is not None:

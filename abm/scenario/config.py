@@ -55,10 +55,16 @@ def _positive(path: str, value: float) -> None:
 class Good:
     """A traded good, declared by the scenario (goods are data, not code).
 
-    Prices are per region (`CHN` inside China, `ROW` outside) in USD per kg. The price rule is
-    the GCMat one: the weekly log change is `demand_sensitivity` times excess demand (share of
-    demand not delivered) plus `inventory_sensitivity` times the inventory gap (share of target
-    stock missing), less `reversion_per_week` times the log distance to the reference price.
+    Prices are per region (`CHN` inside China, `ROW` outside) in USD per kg, starting at
+    `reference_price_usd_per_kg` (the 2024 levels; their ratio is the usual trade margin). The
+    price rule is the GCMat one (`abm.market.clearing`): the weekly log change is
+    `demand_sensitivity` times excess demand (share of demand not delivered) plus
+    `inventory_sensitivity` times the inventory gap (share of target stock missing). Nothing
+    pulls a price back to its reference: it moves until supply meets demand.
+
+    `allocation` is how a producer shares scarce stock: `priority` (default) serves contract
+    volumes first, then spot orders by the buyer's bid (the value its output loses per tonne
+    short), pooling all producers of the origin; `pro_rata` shares in proportion to orders.
     """
 
     name: str
@@ -68,9 +74,9 @@ class Good:
     reference_price_usd_per_kg: dict[str, float] = field(default_factory=dict)
     demand_sensitivity: float = 0.1
     inventory_sensitivity: float = 0.05
-    reversion_per_week: float = 0.05
     demand_elasticity: float = 0.0
     demand_response_weeks: float = 26.0
+    allocation: Literal["priority", "pro_rata"] = "priority"
 
     def check(self, path: str) -> None:
         if not self.name:
@@ -86,7 +92,8 @@ class Good:
                 )
         _non_negative(f"{path}.demand_sensitivity", self.demand_sensitivity)
         _non_negative(f"{path}.inventory_sensitivity", self.inventory_sensitivity)
-        _probability(f"{path}.reversion_per_week", self.reversion_per_week)
+        if self.allocation not in ("priority", "pro_rata"):
+            raise ConfigError(f"{path}.allocation", "'priority' or 'pro_rata'", self.allocation)
         _non_negative(f"{path}.demand_elasticity", self.demand_elasticity)
         _positive(f"{path}.demand_response_weeks", self.demand_response_weeks)
 
@@ -115,6 +122,10 @@ class Exporter:
     `inventory_weeks` of stock. Outside the controlling country, capacity expands when the price
     of its region stays above `expansion_price_ratio` times the reference: each year of such
     prices adds `expansion_per_year` of capacity, online `expansion_lead_weeks` later.
+
+    `inputs` is the bill of materials: tonnes of each input good per tonne of output (for a
+    magnet maker, Dy/Tb oxide by its grade mix). Production is limited by the input stocks its
+    buyers of inputs hold (a `[[buyers]]` group with `feeds` = this good in this country).
     """
 
     name: str
@@ -125,6 +136,7 @@ class Exporter:
     expansion_price_ratio: float = 1.5
     expansion_per_year: float = 0.0
     expansion_lead_weeks: int = 104
+    inputs: dict[str, float] = field(default_factory=dict)
 
     def check(self, path: str) -> None:
         if not self.name:
@@ -134,6 +146,8 @@ class Exporter:
         _positive(f"{path}.expansion_price_ratio", self.expansion_price_ratio)
         _non_negative(f"{path}.expansion_per_year", self.expansion_per_year)
         _non_negative(f"{path}.expansion_lead_weeks", self.expansion_lead_weeks)
+        for good, content in self.inputs.items():
+            _positive(f"{path}.inputs.{good}", content)
 
 
 @dataclass(frozen=True)
@@ -143,19 +157,28 @@ class BuyerGroup:
     The group's demand (`demand_t_per_year`) is split among its buyers with lognormal sizes
     (`size_sigma`). Each buyer holds a target inventory of `cover_weeks` (drawn uniformly from
     the two-number range) and sources from origin countries by `sourcing` shares.
+
+    A group with `feeds` set is the input stage of a chain: its good is an input of the
+    producers of `feeds` in its country, one buyer per producer, whose demand is the producer's
+    output times its `inputs` content (`demand_t_per_year` and `count` are then not given).
     """
 
     country: str
     sector: str
     good: str
-    demand_t_per_year: float
+    demand_t_per_year: float = 0.0
     count: int = 1
     cover_weeks: tuple[float, float] = (2.0, 4.0)
     sourcing: dict[str, float] = field(default_factory=dict)
     size_sigma: float = 0.5
+    feeds: str = ""
 
     def check(self, path: str) -> None:
         _non_negative(f"{path}.demand_t_per_year", self.demand_t_per_year)
+        if self.feeds and (self.demand_t_per_year or self.count != 1):
+            raise ConfigError(f"{path}.demand_t_per_year", "no demand or count in a group that "
+                              "feeds producers (its demand is their input use)",
+                              self.demand_t_per_year)
         if self.count < 1:
             raise ConfigError(f"{path}.count", "an integer >= 1", self.count)
         low, high = self.cover_weeks
@@ -185,8 +208,10 @@ class Market:
     rises by `stockpile_cover_gain` times the alert level; alerts decay with
     `alert_half_life_weeks`; a buyer that halts raises its own alert to
     `restock_after_shortage` (it restocks above its usual cover after a shortage).
-    `demand_cv` is the week-to-week noise of each buyer's demand. Producers forecast orders by
-    smoothing them over `exporter_forecast_weeks`. The whole market (every buyer's demand and
+    `demand_cv` is the week-to-week noise of each buyer's demand. Tonnes bought spot (beyond
+    contract volumes) cost `spot_premium` above the market price. Buyers remember shortfalls
+    and price rises (the pressure that drives substitution) over `pressure_memory_weeks`.
+    Producers forecast orders by smoothing them over `exporter_forecast_weeks`. The whole market (every buyer's demand and
     every producer's capacity) grows at `demand_growth_per_year`; the scenario's demands and
     capacities are the levels at `growth_reference` (default: the start date), so a year of
     data can be stated as its average with the reference in the middle of that year.
@@ -207,6 +232,8 @@ class Market:
     exporter_forecast_weeks: float = 10.0
     demand_growth_per_year: float = 0.0
     growth_reference: dt.date | None = None
+    spot_premium: float = 0.3
+    pressure_memory_weeks: float = 8.0
 
     def check(self, path: str) -> None:
         for route, weeks in self.transit_weeks.items():
@@ -226,8 +253,100 @@ class Market:
         _positive(f"{path}.alert_half_life_weeks", self.alert_half_life_weeks)
         _non_negative(f"{path}.restock_after_shortage", self.restock_after_shortage)
         _positive(f"{path}.exporter_forecast_weeks", self.exporter_forecast_weeks)
+        _non_negative(f"{path}.spot_premium", self.spot_premium)
+        _positive(f"{path}.pressure_memory_weeks", self.pressure_memory_weeks)
         if self.demand_growth_per_year <= -1.0:
             raise ConfigError(f"{path}.demand_growth_per_year", "a rate > -1", self.demand_growth_per_year)
+
+
+@dataclass(frozen=True)
+class Sector:
+    """What a buyer sector loses when short and how it adapts (`[[sectors]]`, by name).
+
+    `value_usd_per_t`: value of the sector's output per tonne of the good it uses (output lost
+    is valued at this). `contract_share`: share of its usual orders held under contract, served
+    before spot orders when supply is scarce. Substitution and thrifting (Dy-free grades,
+    ferrite, other designs): under pressure (remembered shortfall share, or the landed price's
+    rise above its start, whichever is larger, capped at 1) a buyer moves its substituted share
+    of use toward `substitution_ceiling` times the pressure, taking `substitution_lead_weeks`
+    (time constant) to get there, at `substitution_cost_usd_per_t` extra per tonne replaced; a
+    redesign is sticky: the share falls back only over `substitution_reversal_weeks`.
+    """
+
+    name: str
+    value_usd_per_t: float = 0.0
+    contract_share: float = 0.5
+    substitution_ceiling: float = 0.0
+    substitution_lead_weeks: float = 26.0
+    substitution_cost_usd_per_t: float = 0.0
+    substitution_reversal_weeks: float = 260.0
+
+    def check(self, path: str) -> None:
+        if not self.name:
+            raise ConfigError(f"{path}.name", "a non-empty name")
+        _non_negative(f"{path}.value_usd_per_t", self.value_usd_per_t)
+        _probability(f"{path}.contract_share", self.contract_share)
+        _probability(f"{path}.substitution_ceiling", self.substitution_ceiling)
+        _positive(f"{path}.substitution_lead_weeks", self.substitution_lead_weeks)
+        _non_negative(f"{path}.substitution_cost_usd_per_t", self.substitution_cost_usd_per_t)
+        _positive(f"{path}.substitution_reversal_weeks", self.substitution_reversal_weeks)
+
+
+# Parts of a State's weekly payoff (abm.policy.pain), each with its sign in the payoff.
+PAYOFF_COMPONENTS = {
+    "output_lost_usd": -1.0,
+    "substitution_cost_usd": -1.0,
+    "export_revenue_usd": 1.0,
+    "licence_rent_usd": 1.0,
+    "chip_revenue_usd": 1.0,
+    "compute_units": 1.0,
+    "partner_compute_units": -1.0,
+    "partner_output_lost_usd": 1.0,
+}
+
+
+@dataclass(frozen=True)
+class Payoff:
+    """How a State values what the model measures (`[payoffs.CODE]`), in USD a week.
+
+    payoff = - output_lost * (its buyers' output lost + substitution costs)
+             + export_revenue * (its producers' exports at usual margins + its chipmakers'
+               sales abroad) + licence_rent * (the gap between the price abroad and at home on
+               what it licenses)
+             + compute_value_usd_per_unit * (AI chips served in its own price region)
+             - partner_compute_cost_usd_per_unit * (AI chips served in the partner's region)
+             + leverage * (the partner's output lost)
+
+    The last three are the strategic stakes: for the US, a cost of China's AI-compute access;
+    for China, the value of its own chip access and of the leverage its controls give (the pain
+    they inflict). They make a concession cost its giver something.
+    """
+
+    partner: str = ""
+    output_lost: float = 1.0
+    export_revenue: float = 1.0
+    licence_rent: float = 1.0
+    compute_value_usd_per_unit: float = 0.0
+    partner_compute_cost_usd_per_unit: float = 0.0
+    leverage: float = 0.0
+
+    def weights(self) -> dict[str, float]:
+        """Weight of each of `PAYOFF_COMPONENTS` (signs not included)."""
+        return {
+            "output_lost_usd": self.output_lost,
+            "substitution_cost_usd": self.output_lost,
+            "export_revenue_usd": self.export_revenue,
+            "licence_rent_usd": self.licence_rent,
+            "chip_revenue_usd": self.export_revenue,
+            "compute_units": self.compute_value_usd_per_unit,
+            "partner_compute_units": self.partner_compute_cost_usd_per_unit,
+            "partner_output_lost_usd": self.leverage,
+        }
+
+    def check(self, path: str) -> None:
+        for name in ("output_lost", "export_revenue", "licence_rent", "compute_value_usd_per_unit",
+                     "partner_compute_cost_usd_per_unit", "leverage"):
+            _non_negative(f"{path}.{name}", getattr(self, name))
 
 
 Regime = Literal["none", "licence", "quota", "ban"]
@@ -378,9 +497,6 @@ class Chipmaker:
         _non_negative(f"{path}.input_stock_weeks", self.input_stock_weeks)
 
 
-PAIN_COMPONENTS = ("buyers_halted", "chip_shortfall", "export_revenue_loss", "tariff_cost")
-
-
 @dataclass(frozen=True)
 class TitForTatConfig:
     """Parameters of the `tit_for_tat` strategy: the State matches its partner's tariff on it
@@ -400,8 +516,9 @@ class TitForTatConfig:
 class BargainingConfig:
     """Parameters of the `bargaining` strategy.
 
-    Pain is the weighted sum (`pain_weights`, by component of `PAIN_COMPONENTS`) of shares
-    measured each week, smoothed over `pain_memory_weeks`. When both the State's and its
+    Pain is the State's payoff loss (`[payoffs.CODE]`, `abm.policy.pain`) against its first
+    week, as a share of the value at stake in its first week, smoothed over
+    `pain_memory_weeks`. When both the State's and its
     partner's pain reach their `pain_threshold` and no deal is in force, the deal template
     `deal` is struck (not within `cooldown_weeks` of the end of the last one). While a deal is
     in force the State reneges with `renege_probability` a week (it undoes its own terms); it
@@ -410,12 +527,6 @@ class BargainingConfig:
 
     deal: str = ""
     pain_threshold: float = 0.3
-    pain_weights: dict[str, float] = field(
-        default_factory=lambda: {
-            "buyers_halted": 1.0, "chip_shortfall": 1.0, "export_revenue_loss": 1.0,
-            "tariff_cost": 0.5,
-        }
-    )
     pain_memory_weeks: float = 4.0
     renege_probability: float = 0.0
     notice_lag_weeks: float = 4.0
@@ -423,10 +534,6 @@ class BargainingConfig:
 
     def check(self, path: str) -> None:
         _non_negative(f"{path}.pain_threshold", self.pain_threshold)
-        for name, weight in self.pain_weights.items():
-            if name not in PAIN_COMPONENTS:
-                raise ConfigError(f"{path}.pain_weights.{name}", f"one of {list(PAIN_COMPONENTS)}")
-            _non_negative(f"{path}.pain_weights.{name}", weight)
         _positive(f"{path}.pain_memory_weeks", self.pain_memory_weeks)
         _probability(f"{path}.renege_probability", self.renege_probability)
         _non_negative(f"{path}.notice_lag_weeks", self.notice_lag_weeks)
@@ -567,6 +674,7 @@ class Scenario:
     countries: tuple[Country, ...] = ()
     exporters: tuple[Exporter, ...] = ()
     buyers: tuple[BuyerGroup, ...] = ()
+    sectors: tuple[Sector, ...] = ()
     market: Market = field(default_factory=Market)
     controls: dict[str, dict[str, ExportControl]] = field(default_factory=dict)
     tariffs: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -575,6 +683,15 @@ class Scenario:
     chipmakers: tuple[Chipmaker, ...] = ()
     strategies: dict[str, StrategyConfig] = field(default_factory=dict)
     deals: dict[str, DealConfig] = field(default_factory=dict)
+    payoffs: dict[str, Payoff] = field(default_factory=dict)
+
+    def sector(self, name: str) -> Sector:
+        """The declared sector `name`, or one with the defaults."""
+        return next((s for s in self.sectors if s.name == name), Sector(name))
+
+    def payoff(self, code: str) -> Payoff:
+        """How State `code` values outcomes (defaults when not given)."""
+        return self.payoffs.get(code, Payoff())
 
     @property
     def weeks(self) -> int:
@@ -628,10 +745,22 @@ class Scenario:
                 raise ConfigError(f"exporters[{i}].name", "a unique exporter name", exporter.name)
             names.add(exporter.name)
         origins = {(e.good, e.country) for e in self.exporters}
+        fed = set()
         for i, group in enumerate(self.buyers):
             group.check(f"buyers[{i}]")
             known(f"buyers[{i}].country", group.country, codes, "country")
             known(f"buyers[{i}].good", group.good, goods, "good")
+            if group.feeds:
+                known(f"buyers[{i}].feeds", group.feeds, goods, "good")
+                makers = [e for e in self.exporters
+                          if e.good == group.feeds and e.country == group.country]
+                if not makers:
+                    raise ConfigError(f"buyers[{i}].feeds", f"a good made in {group.country}",
+                                      group.feeds)
+                if (group.feeds, group.country, group.good) in fed:
+                    raise ConfigError(f"buyers[{i}].feeds", "one group per (input, producers)",
+                                      group.feeds)
+                fed.add((group.feeds, group.country, group.good))
             for origin in group.sourcing:
                 known(f"buyers[{i}].sourcing.{origin}", origin, codes, "country")
                 if (group.good, origin) not in origins:
@@ -640,6 +769,28 @@ class Scenario:
                         f"an origin with an exporter of {group.good!r}",
                         origin,
                     )
+        for i, exporter in enumerate(self.exporters):
+            for good in exporter.inputs:
+                known(f"exporters[{i}].inputs.{good}", good, goods, "good")
+                if (exporter.good, exporter.country, good) not in fed:
+                    raise ConfigError(f"exporters[{i}].inputs.{good}", "a [[buyers]] group with "
+                                      f"good = {good!r}, feeds = {exporter.good!r} in "
+                                      f"{exporter.country} (the producers' input stocks)", good)
+        if self._feeds_cycle():
+            raise ConfigError("exporters[].inputs", "inputs that do not loop back to the good")
+        sector_names = {g.sector for g in self.buyers}
+        seen_sectors = set()
+        for i, sector in enumerate(self.sectors):
+            sector.check(f"sectors[{i}]")
+            known(f"sectors[{i}].name", sector.name, sector_names, "buyer sector")
+            if sector.name in seen_sectors:
+                raise ConfigError(f"sectors[{i}].name", "a sector not declared twice", sector.name)
+            seen_sectors.add(sector.name)
+        for code, payoff in self.payoffs.items():
+            known(f"payoffs.{code}", code, codes, "country")
+            payoff.check(f"payoffs.{code}")
+            if payoff.partner:
+                known(f"payoffs.{code}.partner", payoff.partner, codes - {code}, "other country")
         for route in self.market.transit_weeks:
             if route != "default":
                 for code in route.split("-"):
@@ -662,6 +813,17 @@ class Scenario:
             self._check_event(f"events[{i}]", event, codes, goods, names)
         self._check_chips(codes, goods)
         self._check_policy(codes, goods, names)
+
+    def _feeds_cycle(self) -> bool:
+        inputs_of: dict[str, set[str]] = {}
+        for exporter in self.exporters:
+            inputs_of.setdefault(exporter.good, set()).update(exporter.inputs)
+
+        def reaches(good: str, target: str, seen: frozenset) -> bool:
+            return any(i == target or (i not in seen and reaches(i, target, seen | {i}))
+                       for i in inputs_of.get(good, ()))
+
+        return any(reaches(g, g, frozenset()) for g in inputs_of)
 
     def _check_chips(self, codes: set[str], goods: set[str]) -> None:
         chips = self.chips

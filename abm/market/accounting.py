@@ -1,0 +1,73 @@
+"""Accounting: material balance by stage, and the week's values by country.
+
+Material: for each good (each stage of the chain), initial stock + produced = used by final
+buyers + used as an input by producers + stocks (buyers', producers') + in transit + queued
+for licences or customs. Values (USD a week, by country): output lost and substitution costs
+of its buyers; its producers' export sales at the usual margin and, separately, the licence
+rent (the gap between the price abroad and at home on licensed tonnes); its chipmakers'
+sales abroad and the revenue share paid to it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from abm.scenario.config import CHINA_REGION
+
+
+def material_balance(model) -> dict[str, dict[str, float]]:
+    """By good: initial stock + produced, against use + stocks + in transit + queued (t)."""
+    b, e = model.buyers, model.exporters
+    n = len(model.goods)
+    inputs = b.is_input
+    parts = {
+        "initial_stock_t": model.initial_stock_t,
+        "produced_t": model.produced_total_t,
+        "consumed_t": model.consumed_total_t,
+        "buyer_inventory_t": np.bincount(b.good, weights=b.inventory_t * ~inputs, minlength=n),
+        "input_inventory_t": np.bincount(b.good, weights=b.inventory_t * inputs, minlength=n),
+        "exporter_inventory_t": np.bincount(e.good, weights=e.inventory_t, minlength=n),
+        "in_transit_t": np.bincount(b.good, weights=b.transit_t.sum(axis=0), minlength=n),
+        "queued_t": np.bincount(b.good, weights=b.queued_t, minlength=n),
+    }
+    return {good: {name: float(v[i]) for name, v in parts.items()}
+            for i, good in enumerate(model.goods)}
+
+
+def stock_by_good(model) -> np.ndarray:
+    b, e = model.buyers, model.exporters
+    n = len(model.goods)
+    return (np.bincount(b.good, weights=b.inventory_t + b.transit_t.sum(axis=0) + b.queued_t,
+                        minlength=n)
+            + np.bincount(e.good, weights=e.inventory_t, minlength=n))
+
+
+def weekly_values(model) -> dict[str, np.ndarray]:
+    """This week's values by country (arrays over `model.countries`, USD or chip units)."""
+    b, p = model.buyers, model.pairs
+    n = len(model.countries)
+    foreign_origin = np.where(p.foreign, p.origin, n)
+    value = np.bincount(foreign_origin, weights=model.value_this_week, minlength=n + 1)[:n]
+    rent = np.bincount(foreign_origin, weights=model.rent_this_week, minlength=n + 1)[:n]
+    chips = model.chip_market
+    chip_revenue, served = chips.revenue_abroad_usd(), chips.served_units()
+    region_of = model.country_region
+    china = REGION_INDEX[CHINA_REGION]
+    # The rival's region is China's for the others, and the rest of the world's for China.
+    partner_region = np.where(region_of == china, 1 - china, china)
+    output_lost = np.bincount(b.country, weights=b.output_lost_usd, minlength=n)
+    return {
+        "output_lost_usd": output_lost,
+        "substitution_cost_usd": np.bincount(b.country, weights=b.substitution_cost_usd,
+                                             minlength=n),
+        "export_revenue_usd": value - rent,
+        "licence_rent_usd": rent,
+        "chip_revenue_usd": chip_revenue,
+        "compute_units": served[region_of],
+        "partner_compute_units": served[partner_region],
+        "output_value_usd": np.bincount(b.country, weights=b.demand_t * b.value_usd_per_t,
+                                        minlength=n),
+    }
+
+
+REGION_INDEX = {CHINA_REGION: 0, "ROW": 1}

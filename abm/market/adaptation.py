@@ -1,0 +1,84 @@
+"""Slow adjustments at the end of the week: supplier reliability and sourcing shares,
+stockpiling alerts, demand response to prices, substitution and thrifting, capacity expansion
+and market growth. Each behaviour is a rule of the agent class (`abm.agents`), applied to the
+arrays of all agents of the class at once."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from abm.market.trade import TINY_T
+
+
+def landed_price_usd_per_kg(model) -> np.ndarray:
+    """Price at which each pair's goods reach the buyer: its region's price plus tariff."""
+    p, b = model.pairs, model.buyers
+    return model.price_usd_per_kg[b.good[p.buyer], b.region[p.buyer]] * (1.0 + model.pair_tariff)
+
+
+def adjust(model) -> None:
+    b, p, e = model.buyers, model.pairs, model.exporters
+    market = model.config.market
+    memory = 1.0 / market.reliability_memory_weeks
+    p.ordered_t += memory * (model.new_orders_t - p.ordered_t)
+    p.shipped_t += memory * (model.shipped_this_week - p.shipped_t)
+    reliability = np.clip(
+        np.divide(p.shipped_t, p.ordered_t, out=np.ones_like(p.shipped_t),
+                  where=p.ordered_t > TINY_T),
+        0.0, 1.0,
+    )
+    ratio = landed_price_usd_per_kg(model) / p.base_landed_usd_per_kg
+    attractiveness = np.zeros(p.buyer.size)
+    for cls, idx in model.buyer_classes:
+        mask = model.pairs_of(cls, idx)
+        attractiveness[mask] = cls.target_shares(
+            p.base_share[mask], reliability[mask], ratio[mask],
+            market.sourcing_price_elasticity, market.sourcing_reliability_weight,
+        )
+    total = np.bincount(p.buyer, weights=attractiveness, minlength=b.good.size)
+    target = np.divide(attractiveness, total[p.buyer], out=p.base_share.copy(),
+                       where=total[p.buyer] > 1e-12)
+    p.share += market.sourcing_adjust_per_week * (target - p.share)
+
+    decay = 0.5 ** (1.0 / market.alert_half_life_weeks)
+    b.alert *= decay
+    if market.restock_after_shortage > 0:
+        b.alert[b.halted] = np.maximum(b.alert[b.halted], market.restock_after_shortage)
+
+    landed_buyer = np.bincount(p.buyer, weights=p.share * ratio, minlength=b.good.size)
+    final = model.final_buyers
+    if model.demand_elasticity.any():
+        elasticity = model.demand_elasticity[b.good]
+        response = model.demand_response_weeks[b.good]
+        target_factor = np.maximum(landed_buyer, 1e-6) ** -elasticity
+        b.demand_factor += (target_factor - b.demand_factor) / response
+
+    short = np.divide(b.need_t - b.used_t, b.need_t, out=np.zeros(b.good.size),
+                      where=b.need_t > TINY_T)
+    b.pressure += (np.maximum(short, landed_buyer - 1.0) - b.pressure) / market.pressure_memory_weeks
+    if model.substitutes:
+        for cls, idx in model.buyer_classes:
+            b.substituted[idx] = cls.substituted_share(
+                b.substituted[idx], b.pressure[idx], b.substitution_ceiling[idx],
+                b.substitution_lead_weeks[idx], b.substitution_reversal_weeks[idx],
+            )
+
+    if e.expansion_per_year.any():
+        ratio_e = model.price_usd_per_kg[e.good, e.region] / model.reference_price[e.good, e.region]
+        added = np.zeros(e.good.size)
+        for cls, idx in model.exporter_classes:
+            added[idx] = cls.capacity_investment_t(
+                e.capacity_t[idx], ratio_e[idx], e.expansion_price_ratio[idx],
+                e.expansion_per_year[idx],
+            )
+        for i in np.flatnonzero(added):
+            online = model.steps + int(e.expansion_lead_weeks[i])
+            e.capacity_pipeline.setdefault(online, np.zeros(e.good.size))[i] += added[i]
+    growth = market.demand_growth_per_year
+    if growth:
+        weekly = (1.0 + growth) ** (1.0 / 52.0)
+        b.mean_demand_t[final] *= weekly
+        e.capacity_t *= weekly
+    arriving = e.capacity_pipeline.pop(model.steps, None)
+    if arriving is not None:
+        e.capacity_t += arriving

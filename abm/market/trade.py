@@ -1,0 +1,259 @@
+"""Trade: buyers' orders, producers' allocation of scarce stock, licence queues and shipments.
+
+Allocation (`allocate`) is by a rule the good declares (`Good.allocation`):
+
+- `priority` (default): each producer first serves the contract volumes of its own customers
+  (a sector's `contract_share` of the buyer's usual flow on that link), pro rata if even those
+  exceed its stock; what is left of all producers of one origin is a spot pool, sold to the
+  remaining orders in the order of the buyers' bids (the value of the output a tonne short
+  costs them, `Sector.value_usd_per_t`, raised by how far below target cover the buyer is).
+  Spot tonnes cost `market.spot_premium` above the market price.
+- `pro_rata`: every order gets the same share of the producer's stock.
+
+Prices: a shipment sells at the destination region's price net of the usual margin between
+the regions (`export_price`); the gap between that and the home price on licensed tonnes is
+the licence rent (`abm.market.accounting`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+
+TINY_T = 1e-9  # tonnes (a milligram): treated as nothing when dividing by it
+NONE, LICENCE, QUOTA, BAN = 0, 1, 2, 3
+REGIME_CODE = {"none": NONE, "licence": LICENCE, "quota": QUOTA, "ban": BAN}
+
+
+# --- orders -------------------------------------------------------------------------------------
+
+def inventory_position_t(model) -> np.ndarray:
+    b, p = model.buyers, model.pairs
+    on_order = np.bincount(p.buyer, weights=p.backlog_t, minlength=b.good.size)
+    return b.inventory_t + b.transit_t.sum(axis=0) + on_order + b.queued_t
+
+
+def place_orders(model) -> None:
+    """Each buyer class's order rule, then orders split across origins by sourcing shares."""
+    b, p = model.buyers, model.pairs
+    market = model.config.market
+    expected_lead = p.lag_weeks + model.pair_wait_weeks
+    lead = np.bincount(p.buyer, weights=p.share * expected_lead, minlength=b.good.size)
+    position = inventory_position_t(model)
+    orders = np.zeros(b.good.size)
+    usual = b.mean_demand_t * b.demand_factor * (1.0 - b.substituted)
+    for cls, idx in model.buyer_classes:
+        b.cover_weeks[idx] = cls.target_cover_weeks(
+            b.base_cover_weeks[idx], b.alert[idx], market.stockpile_cover_gain
+        )
+        orders[idx] = cls.order_t(
+            usual[idx], b.cover_weeks[idx], lead[idx], position[idx], market.order_adjust_weeks
+        )
+    model.orders_t = orders
+    new = orders[p.buyer] * p.share
+    p.backlog_t += new
+    model.new_orders_t = new
+
+
+# --- allocation ---------------------------------------------------------------------------------
+
+def shippable_t(model) -> np.ndarray:
+    """Backlog that may leave this week: all of it, except to foreign buyers under a ban, or
+    beyond what is left of a quota."""
+    p = model.pairs
+    shippable = p.backlog_t.copy()
+    shippable[model.pair_regime == BAN] = 0.0
+    quota_pairs = model.pair_regime == QUOTA
+    if quota_pairs.any():
+        first = model.date_of_week(model.steps)
+        weeks_left = max(1, (dt.date(first.year, 12, 31) - first).days // 7 + 1)
+        for key, control, mask in quotas(model, quota_pairs):
+            used = model.quota_used_t.get(key, 0.0)
+            allowance = max(0.0, control.quota_t_per_year - used) / weeks_left
+            wanted = shippable[mask].sum()
+            if wanted > allowance:
+                shippable[mask] *= allowance / wanted
+    return shippable
+
+
+def allocate(model, shippable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Share producers' stock among the shippable orders. Returns tonnes shipped per pair and
+    the spot part of them; takes the tonnes out of the producers' stocks."""
+    p, e, b = model.pairs, model.exporters, model.buyers
+    n_e = e.good.size
+    stock = e.inventory_t
+    shipped = np.zeros(p.buyer.size)
+    spot = np.zeros(p.buyer.size)
+    priority = model.good_priority[b.good[p.buyer]]
+
+    # Pro rata goods (and contracts of priority goods): one fill rate per producer.
+    usual_flow = b.mean_demand_t[p.buyer] * p.base_share
+    first = np.where(priority, np.minimum(shippable, b.contract_share[p.buyer] * usual_flow),
+                     shippable)
+    wanted = np.bincount(p.exporter, weights=first, minlength=n_e)
+    fill = np.divide(stock, wanted, out=np.ones(n_e), where=wanted > TINY_T)
+    shipped += first * np.minimum(fill, 1.0)[p.exporter]
+    stock -= np.bincount(p.exporter, weights=shipped, minlength=n_e)
+    np.maximum(stock, 0.0, out=stock)
+
+    rest = np.where(priority, shippable - shipped, 0.0)
+    if rest.any():
+        pool = model.exporter_pool[p.exporter]
+        n_pool = model.n_pools
+        pool_stock = np.bincount(model.exporter_pool, weights=stock, minlength=n_pool)
+        pool_wanted = np.bincount(pool, weights=rest, minlength=n_pool)
+        got = rest.copy()
+        scarce = pool_wanted > pool_stock + TINY_T
+        if scarce.any():
+            in_scarce = scarce[pool] & (rest > 0)
+            idx = np.flatnonzero(in_scarce)
+            cover_gap = np.clip(1.0 - b.inventory_t / np.maximum(b.cover_weeks * b.mean_demand_t,
+                                                                 TINY_T), 0.0, 1.0)
+            bid = b.value_usd_per_t[p.buyer[idx]] * (1.0 + cover_gap[p.buyer[idx]])
+            order = idx[np.lexsort((-bid, pool[idx]))]
+            cum = np.cumsum(rest[order])
+            group = pool[order]
+            starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+            before = np.repeat(cum[starts] - rest[order][starts], np.diff(np.r_[starts, order.size]))
+            room = pool_stock[group] - (cum - before - rest[order])
+            got[order] = np.clip(room, 0.0, rest[order])
+        taken = np.bincount(pool, weights=got, minlength=n_pool)
+        share_of_pool = np.divide(stock, pool_stock[model.exporter_pool], out=np.zeros(n_e),
+                                  where=pool_stock[model.exporter_pool] > TINY_T)
+        stock -= np.minimum(taken[model.exporter_pool] * share_of_pool, stock)
+        shipped += got
+        spot = got
+    e.inventory_t = stock
+    p.backlog_t -= shipped
+    np.maximum(p.backlog_t, 0.0, out=p.backlog_t)
+    return shipped, spot
+
+
+def send(model, shipped: np.ndarray, spot: np.ndarray) -> None:
+    """Shipments leave, or wait for a licence (the controlled share under a licence regime), or
+    wait in customs (the rest, while customs holds the tariff code)."""
+    count_quota_use(model, shipped)
+    spot_share = np.divide(spot, shipped, out=np.zeros_like(shipped), where=shipped > TINY_T)
+    model.pair_spot_share = spot_share
+    licensed = (model.pair_regime == LICENCE) & ~model.pair_general & (shipped > 0)
+    controlled = np.where(licensed, shipped * model.pair_controlled_share, 0.0)
+    free = shipped - controlled
+    held = licensed & (model.pair_hold_weeks > 0) & (free > 0)
+    leaving = (free > 0) & ~held
+    dispatch(model, np.flatnonzero(leaving), free[leaving])
+    file(model, np.flatnonzero(held), free[held], customs=True)
+    to_office = controlled > 0
+    file(model, np.flatnonzero(to_office), controlled[to_office], customs=False)
+
+
+# --- quotas -------------------------------------------------------------------------------------
+
+def quotas(model, candidates: np.ndarray):
+    """For each quota in force: its (State, good, year) key, its control, and the pairs among
+    `candidates` that it covers."""
+    p = model.pairs
+    year = model.date_of_week(model.steps).year
+    pair_good = model.buyers.good[p.buyer]
+    for state in model.states.values():
+        for good, control in state.controls.items():
+            if control.regime == "quota":
+                mask = candidates & (p.origin == model.country_index[state.code]) & (
+                    pair_good == model.good_index[good]
+                )
+                yield (state.code, good, year), control, mask
+
+
+def count_quota_use(model, shipped: np.ndarray) -> None:
+    """Add this week's shipments under a quota to the year's use of that quota."""
+    quota_pairs = (model.pair_regime == QUOTA) & (shipped > 0)
+    if quota_pairs.any():
+        for key, _, mask in quotas(model, quota_pairs):
+            model.quota_used_t[key] = model.quota_used_t.get(key, 0.0) + shipped[mask].sum()
+
+
+# --- licences and shipments ---------------------------------------------------------------------
+
+def file(model, pair: np.ndarray, quantity_t: np.ndarray, customs: bool) -> None:
+    """Put shipments in the origin State's licence queue (or customs hold) for the good."""
+    if pair.size == 0:
+        return
+    p = model.pairs
+    np.add.at(model.buyers.queued_t, p.buyer[pair], quantity_t)
+    pair_good = model.buyers.good[p.buyer[pair]]
+    for state in model.states.values():
+        queues = state.customs_holds if customs else state.offices
+        for good, office in queues.items():
+            mask = (p.origin[pair] == model.country_index[state.code]) & (
+                pair_good == model.good_index[good]
+            )
+            if mask.any():
+                office.file(model.time, pair[mask], quantity_t[mask], model.rng)
+                kind = "held" if customs else "filed"
+                model.recorder.add_licence_flow(state.code, good, kind, quantity_t[mask].sum())
+
+
+def review_licences(model) -> None:
+    record = model.recorder.add_licence_flow
+    for state in model.states.values():
+        for good, office in state.offices.items():
+            decided = office.review(model.time, model.pair_approval, model.rng)
+            release(model, decided.approved_pair, decided.approved_t, licensed=True)
+            give_back(model, decided.refused_pair, decided.refused_t)
+            record(state.code, good, "approved", decided.approved_t.sum())
+            record(state.code, good, "refused", decided.refused_t.sum())
+        for good, hold in state.customs_holds.items():
+            cleared = hold.review(model.time, model.always_approve, model.rng)
+            release(model, cleared.approved_pair, cleared.approved_t)
+            record(state.code, good, "cleared", cleared.approved_t.sum())
+
+
+def release(model, pair: np.ndarray, quantity_t: np.ndarray, licensed: bool = False) -> None:
+    """Approved (or no longer controlled) applications leave the queue and ship."""
+    if pair.size == 0:
+        return
+    np.subtract.at(model.buyers.queued_t, model.pairs.buyer[pair], quantity_t)
+    dispatch(model, pair, quantity_t, licensed=licensed)
+
+
+def give_back(model, pair: np.ndarray, quantity_t: np.ndarray) -> None:
+    """Refused applications: the goods go back to the exporter's stock, and the buyer's order
+    lapses (it will order again)."""
+    if pair.size == 0:
+        return
+    np.subtract.at(model.buyers.queued_t, model.pairs.buyer[pair], quantity_t)
+    np.add.at(model.exporters.inventory_t, model.pairs.exporter[pair], quantity_t)
+    np.add.at(model.refused_t, model.pairs.buyer[pair], quantity_t)
+
+
+def export_price_usd_per_kg(model, pair: np.ndarray) -> np.ndarray:
+    """Price a shipment sells at: the destination region's price, net of the usual margin
+    between the origin's and the destination's region (the ratio of reference prices)."""
+    p, b = model.pairs, model.buyers
+    good = b.good[p.buyer[pair]]
+    dest = b.region[p.buyer[pair]]
+    origin = model.country_region[p.origin[pair]]
+    return model.price_usd_per_kg[good, dest] * (
+        model.reference_price[good, origin] / model.reference_price[good, dest]
+    )
+
+
+def dispatch(model, pair: np.ndarray, quantity_t: np.ndarray, licensed: bool = False) -> None:
+    """Shipments leave: recorded in the ledger at their export price (spot tonnes at the
+    premium), counted in this week's flows, and put in transit."""
+    if pair.size == 0:
+        return
+    p, b = model.pairs, model.buyers
+    slots = model.max_lag + 1
+    slot = (model.steps + p.lag_weeks[pair]) % slots
+    np.add.at(b.transit_t, (slot, p.buyer[pair]), quantity_t)
+    price = export_price_usd_per_kg(model, pair)
+    premium = 1.0 + model.config.market.spot_premium * model.pair_spot_share[pair]
+    value = quantity_t * price * premium * 1000.0
+    model.ledger.record(model.steps, pair, quantity_t, value)
+    np.add.at(model.shipped_this_week, pair, quantity_t)
+    np.add.at(model.value_this_week, pair, value)
+    if licensed:
+        home = model.price_usd_per_kg[b.good[p.buyer[pair]], model.country_region[p.origin[pair]]]
+        rent = quantity_t * np.maximum(0.0, price - home) * 1000.0
+        np.add.at(model.rent_this_week, pair, rent)
