@@ -217,6 +217,8 @@ class ExportControlModel(mesa.Model):
             substitution_reversal_weeks=by_sector("substitution_reversal_weeks"),
         )
         self.input_buyers = np.flatnonzero(self.buyers.feeds >= 0)
+        self.inputs_per_maker = np.bincount(self.buyers.feeds[self.input_buyers],
+                                            minlength=len(cfg.exporters)).astype(float)
         self.final_buyers = np.flatnonzero(self.buyers.feeds < 0)
         self.substitutes = bool(self.buyers.substitution_ceiling.any())
         # Buyers of each class get that class's rules (a subclass overrides a behaviour).

@@ -3,7 +3,7 @@
 Writes results/e01_history_2025/:
 - monthly_exports.csv  month, destination (ALL, USA), observed_t, model_median_t, model_p05_t,
                        model_p95_t, every month 2024-01..2026-12;
-- exports_vs_observed.png, buyers_halted.png, prices.png;
+- exports_vs_observed.png, buyers_halted.png (share of capacity halted), prices.png;
 - metrics.json (the numbers the summary and the regression test use) and summary.md;
 - manifest.json (scenario, seeds, package version, git commit).
 
@@ -52,7 +52,8 @@ def summarise(result) -> dict:
     prices = result.prices[result.prices["good"].isin(["magnet", "heavy_ree"])]
     return {
         "monthly": months[months["destination"].isin(["ALL", "USA"])],
-        "halted": weekly[["date", "country", "sector", "buyers_halted"]],
+        "halted": weekly[["date", "country", "sector", "buyers_halted", "halted_demand_t",
+                          "demand_t", "output_lost_usd", "output_value_usd"]],
         "spells": spells,
         "prices": prices[["date", "good", "region", "price_usd_per_kg"]],
         "baseline": evaluate(result, BASELINE_OUTCOMES),
@@ -88,8 +89,28 @@ def price_metrics(prices: pd.DataFrame, good: str) -> dict:
         out[f"{region}_ratio_5_weeks"] = float(series[series.index <= after].iloc[-1] / base)
         window = series[(series.index >= CONTROLS.isoformat()) & (series.index <= "2025-07-31")]
         out[f"{region}_max_abs_change_apr_jul"] = float((window / base - 1).abs().max())
+        out[f"{region}_max_rise_apr_jul"] = float(max(0.0, (window / base - 1).max()))
+        out[f"{region}_change_by_jul"] = float(window.iloc[-1] / base - 1)
         out[f"{region}_peak_ratio_2025"] = float(series[series.index < "2026-01-01"].max() / base)
     return out
+
+
+def automotive_capacity(halted: pd.DataFrame) -> dict:
+    """Automotive magnet users outside China, 2025-05-15 to 2025-06-30: share of capacity
+    (demand) halted over the window, the largest weekly share halted in any country, and the
+    share of output lost, with its value (USD bn)."""
+    rows = halted[(halted["sector"] == "automotive") & (halted["country"] != "CHN")
+                  & (halted["date"] >= "2025-05-15") & (halted["date"] <= "2025-06-30")]
+    weekly = rows.groupby(["date", "country"])[["halted_demand_t", "demand_t"]].sum()
+    return {
+        "capacity_weeks_halted_share": float(rows["halted_demand_t"].sum()
+                                             / max(rows["demand_t"].sum(), 1e-9)),
+        "peak_weekly_halted_share": float((weekly["halted_demand_t"]
+                                           / weekly["demand_t"].clip(lower=1e-9)).max()),
+        "output_lost_share": float(rows["output_lost_usd"].sum()
+                                   / max(rows["output_value_usd"].sum(), 1e-9)),
+        "output_lost_busd": float(rows["output_lost_usd"].sum() / 1e9),
+    }
 
 
 def metrics_of(runs: list[dict], table: pd.DataFrame) -> dict:
@@ -112,6 +133,7 @@ def metrics_of(runs: list[dict], table: pd.DataFrame) -> dict:
                         & (spells["start"] <= "2025-06-30")]
         auto_spells.append(window)
     short = [int(((s["weeks"] >= 1) & (s["weeks"] <= 3)).sum()) for s in auto_spells]
+    capacity = [automotive_capacity(run["halted"]) for run in runs]
     total = [len(s) for s in auto_spells]
     buyers = [s["buyer_id"].nunique() for s in auto_spells]
     countries = sorted({c for s in auto_spells for c in s["country"]})
@@ -132,6 +154,9 @@ def metrics_of(runs: list[dict], table: pd.DataFrame) -> dict:
             "median_buyers_halted": float(np.median(buyers)),
             "share_of_runs_with_a_1_to_3_week_spell": float(np.mean([n > 0 for n in short])),
             "countries": countries,
+        },
+        "automotive_capacity_mid_may_to_june": {
+            key: round(float(np.median([c[key] for c in capacity])), 4) for key in capacity[0]
         },
         "heavy_ree_price": {k: round(float(np.median([p[k] for p in prices])), 3) for k in prices[0]},
         "magnet_price": {k: round(float(np.median([p[k] for p in magnet_prices])), 3)
@@ -184,17 +209,20 @@ def figure_exports(table: pd.DataFrame, events, path: Path) -> None:
 
 def figure_halted(runs: list[dict], events, path: Path) -> None:
     halted = pd.concat([run["halted"] for run in runs], keys=range(len(runs)), names=["run"])
-    median = halted.groupby(["date", "country", "sector"])["buyers_halted"].median().reset_index()
+    halted["halted_share"] = halted["halted_demand_t"] / halted["demand_t"].clip(lower=1e-9)
+    median = halted.groupby(["date", "country", "sector"])["halted_share"].median().reset_index()
     median = median[median["date"] >= "2025-01-01"]
     sectors = sorted(median["sector"].unique())
     fig, axes = plt.subplots(len(sectors), 1, figsize=(10, 2.1 * len(sectors)), sharex=True)
     for ax, sector in zip(axes, sectors, strict=True):
         rows = median[median["sector"] == sector]
         for country, series in rows.groupby("country"):
-            if series["buyers_halted"].max() > 0:
-                ax.plot(pd.to_datetime(series["date"]), series["buyers_halted"], label=country)
-        ax.set_title(f"{sector}: magnet buyers halted (median over {len(runs)} seeds)", fontsize=9)
-        ax.set_ylabel("buyers")
+            if series["halted_share"].max() > 0:
+                ax.plot(pd.to_datetime(series["date"]), 100 * series["halted_share"],
+                        label=country)
+        ax.set_title(f"{sector}: share of magnet users' capacity halted (median over "
+                     f"{len(runs)} seeds)", fontsize=9)
+        ax.set_ylabel("% of capacity")
         if ax.get_lines():
             ax.legend(fontsize=7, ncol=7, loc="upper right")
         else:
@@ -268,7 +296,15 @@ def summary_text(metrics: dict, n_seeds: int) -> str:
         "",
     ]
     halts = metrics["automotive_halt_spells_mid_may_to_june"]
+    capacity = metrics["automotive_capacity_mid_may_to_june"]
     lines += [
+        f"- Automotive magnet users outside China, 2025-05-15 to 2025-06-30 (medians over seeds): "
+        f"{100 * capacity['capacity_weeks_halted_share']:.1f}% of their capacity-weeks halted; "
+        f"the worst week in the worst country halts "
+        f"{100 * capacity['peak_weekly_halted_share']:.0f}% of that country's automotive "
+        f"capacity; output lost {100 * capacity['output_lost_share']:.2f}% of their output, "
+        f"USD {capacity['output_lost_busd']:.1f} bn (valued at USD 27 m of vehicles per tonne "
+        "of magnets, an assumption).",
         f"- Automotive buyers whose halt starts between 2025-05-15 and 2025-06-30 (median over "
         f"seeds): {halts['median_buyers_halted']:.0f} buyers, {halts['median_spells_any_length']:.0f}"
         f" spells, of which {halts['median_spells_of_1_to_3_weeks']:.0f} last one to three weeks; "
@@ -276,9 +312,8 @@ def summary_text(metrics: dict, n_seeds: int) -> str:
         f"such spell; countries: {', '.join(halts['countries'])}.",
         "- Observed: Ford's Chicago plant idled one week (May), Suzuki's Swift line about three "
         "weeks (from 2025-05-26), several EU supplier plants (CLEPA, early June), Bajaj's output "
-        "halved (July). The model halts more buyers than were reported, and some for longer: its "
-        "buyers have no emergency sources beyond their own cover (air-freighted stock from "
-        "other plants, distributors, recycling) and a hard halt threshold (docs/calibration.md).",
+        "halved (July): a handful of plants for one to three weeks. Halts are reported as shares "
+        "of capacity; the counts above depend on how many buyers a group is split into.",
         f"- No buyer halts in 2024 (largest buyer-weeks halted in 2024 across seeds: "
         f"{metrics['buyer_weeks_halted_2024_max']}).",
         "",
@@ -299,8 +334,11 @@ def summary_text(metrics: dict, n_seeds: int) -> str:
         f"- Dy/Tb oxide outside China, five weeks after 2025-04-04: {ree['ROW_ratio_5_weeks']:.1f}x "
         f"its level the week before (observed in Europe: about 3x by early May); peak in 2025 "
         f"{ree['ROW_peak_ratio_2025']:.1f}x.",
-        f"- Inside China: {ree['CHN_ratio_5_weeks']:.2f}x after five weeks; largest deviation "
-        f"April-July {100 * ree['CHN_max_abs_change_apr_jul']:.1f}% (observed: stable).",
+        f"- Inside China: {ree['CHN_ratio_5_weeks']:.2f}x after five weeks; largest rise "
+        f"April-July {100 * ree['CHN_max_rise_apr_jul']:.1f}%, change by end-July "
+        f"{100 * ree['CHN_change_by_jul']:+.1f}% (observed: stable while Europe's nearly "
+        "tripled; supply that cannot leave China is sold at home).",
+        f"- Magnets inside China: change by end-July {100 * magnet['CHN_change_by_jul']:+.1f}%.",
         f"- Magnets outside China: {magnet['ROW_ratio_5_weeks']:.2f}x after five weeks, peak "
         f"{magnet['ROW_peak_ratio_2025']:.2f}x (no observed series to compare; the magnet price "
         "rule is an assumption).",

@@ -68,7 +68,7 @@ OUTCOMES = {
 }
 STATES = {"usa": "USA", "chn": "CHN"}
 # The US cost of a chip served in China (USD a unit) under which the frontier is redrawn.
-US_COMPUTE_COSTS = [0.0, 10000.0, 20000.0, 40000.0]
+US_COMPUTE_COSTS = [0.0, 20000.0, 40000.0, 80000.0]
 
 
 def deal_terms(config, chip_easing: float, approval: float, review_weeks: float) -> dict:
@@ -119,12 +119,28 @@ def payoff_busd(frame: pd.DataFrame, prefix: str, payoff) -> pd.Series:
     return total / 1e9
 
 
+def least_generous(summary: pd.DataFrame) -> pd.Series:
+    """The disagreement point: no chip easing, lowest approval, longest review."""
+    return summary.sort_values(["chip_easing", "approval", "review_weeks"],
+                               ascending=[True, True, False]).iloc[0]
+
+
+def bargaining_set(summary: pd.DataFrame, x: str, y: str) -> np.ndarray:
+    """Designs both sides prefer to the disagreement point (individually rational) that no
+    other such design beats for both: the deals either side could accept."""
+    least = least_generous(summary)
+    rational = ((summary[x] >= least[x]) & (summary[y] >= least[y])).to_numpy()
+    keep = np.zeros(len(summary), dtype=bool)
+    if rational.any():
+        keep[rational] = pareto_mask(np.column_stack([-summary[x], -summary[y]])[rational])
+    return keep
+
+
 def nash_design(summary: pd.DataFrame, x: str, y: str) -> int | None:
     """Index of the design maximising the product of both sides' gains over the least
     generous design (no chip easing, lowest approval, longest review); None if no design
     leaves both better off."""
-    least = summary.sort_values(["chip_easing", "approval", "review_weeks"],
-                                ascending=[True, True, False]).iloc[0]
+    least = least_generous(summary)
     gain_x, gain_y = summary[x] - least[x], summary[y] - least[y]
     product = np.where((gain_x > 0) & (gain_y > 0), gain_x * gain_y, -np.inf)
     return int(summary.index[np.argmax(product)]) if np.isfinite(product.max()) else None
@@ -181,7 +197,7 @@ def tradeoff(summary: pd.DataFrame) -> Path:
         if x == "chn_chip_access":  # China wants more access, the US less shortfall
             front = pareto_mask(np.column_stack([-summary[x], summary[y]]))
         else:
-            front = pareto_mask(np.column_stack([-summary[x], -summary[y]]))
+            front = bargaining_set(summary, x, y)
             nash = nash_design(summary, x, y)
             if nash is not None:
                 ax.scatter(summary.loc[nash, x], summary.loc[nash, y], marker="*", s=220,
@@ -190,7 +206,7 @@ def tradeoff(summary: pd.DataFrame) -> Path:
                              s=18 + 30 * summary["approval"], alpha=0.8, edgecolor="none")
         order = summary[front].sort_values(x)
         ax.plot(order[x], order[y], color="black", linewidth=1, marker="o", markersize=9,
-                markerfacecolor="none", label="non-dominated terms")
+                markerfacecolor="none", label="bargaining set")
         ax.set_xlabel(OUTCOMES[x])
         ax.set_ylabel(OUTCOMES[y])
         ax.set_title(title, fontsize=9)
@@ -226,10 +242,11 @@ def nash_text(summary: pd.DataFrame) -> str:
     if nash is None:
         return f"{len(front)} non-dominated designs; no design leaves both sides better off."
     row = summary.loc[nash]
-    least = summary.sort_values(["chip_easing", "approval", "review_weeks"],
-                                ascending=[True, True, False]).iloc[0]
+    least = least_generous(summary)
     return (
-        f"{len(front)} of {len(summary)} designs are non-dominated. The Nash bargaining "
+        f"{len(front)} of {len(summary)} designs are in the bargaining set (both sides gain "
+        "over the least generous design, the disagreement point, and no other such design is "
+        "better for both). The Nash bargaining "
         f"solution is chip easing {row['chip_easing']:g}, approval {row['approval']:g}, review "
         f"{row['review_weeks']:g} weeks: against the least generous design it changes the US "
         f"payoff by {row[x] - least[x]:+.2f} bn USD and China's by {row[y] - least[y]:+.2f} bn "
@@ -247,10 +264,9 @@ def weight_table(runs: pd.DataFrame, levers: dict, config) -> pd.DataFrame:
         frame = runs.assign(usa_payoff_busd=payoff_busd(runs, "usa", usa))
         summary = frame.groupby(["design", *levers], as_index=False)[
             ["usa_payoff_busd", "chn_payoff_busd"]].mean()
-        front = pareto_mask(np.column_stack([-summary["usa_payoff_busd"],
-                                             -summary["chn_payoff_busd"]]))
+        front = bargaining_set(summary, "usa_payoff_busd", "chn_payoff_busd")
         nash = nash_design(summary, "usa_payoff_busd", "chn_payoff_busd")
-        row = {"us_cost_usd_per_chip": cost, "non_dominated": int(front.sum())}
+        row = {"us_cost_usd_per_chip": cost, "bargaining_set": int(front.sum())}
         for lever in levers:
             row[f"nash_{lever}"] = summary.loc[nash, lever] if nash is not None else np.nan
         rows.append(row)
@@ -277,8 +293,8 @@ def write_summary(summary: pd.DataFrame, levers: dict, runs: int,
         f"- US magnet shortfall (t): {spread('usa_shortfall_t', 'approval')}; "
         f"{spread('usa_shortfall_t', 'review_weeks')}; "
         f"{spread('usa_shortfall_t', 'chip_easing')}.",
-        f"- US buyer-weeks halted: {spread('usa_buyer_weeks_halted', 'approval')}; "
-        f"{spread('usa_buyer_weeks_halted', 'review_weeks')}.",
+        f"- US output lost (USD bn): {spread('usa_output_lost_busd', 'approval')}; "
+        f"{spread('usa_output_lost_busd', 'review_weeks')}.",
         f"- China's chip access: {spread('chn_chip_access', 'chip_easing')}; "
         f"{spread('chn_chip_access', 'approval')}.",
         f"- US payoff (USD bn): {spread('usa_payoff_busd', 'approval')}; "
@@ -302,7 +318,7 @@ def write_summary(summary: pd.DataFrame, levers: dict, runs: int,
         "",
         markdown_table(weights),
         "",
-        "## Non-dominated terms (both payoffs up)",
+        "## The bargaining set (both sides better off than without a deal; none better for both)",
         "",
         markdown_table(best[[*levers, *OUTCOMES]]),
         "",
@@ -338,8 +354,7 @@ def main() -> None:
     runs["chn_payoff_busd"] = payoff_busd(runs, "chn", config.payoff("CHN"))
     runs.to_csv(OUT / "runs.csv", index=False, float_format="%.6g")
     summary = runs.groupby(["design", *levers], as_index=False)[list(OUTCOMES)].mean()
-    summary["non_dominated"] = pareto_mask(np.column_stack([
-        -summary["usa_payoff_busd"], -summary["chn_payoff_busd"]]))
+    summary["non_dominated"] = bargaining_set(summary, "usa_payoff_busd", "chn_payoff_busd")
     summary.to_csv(OUT / "summary.csv", index=False, float_format="%.6g")
     weights = weight_table(runs, levers, config)
     weights.to_csv(OUT / "weights.csv", index=False, float_format="%.6g")

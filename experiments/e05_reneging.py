@@ -10,10 +10,10 @@ sweeps two uncertainties:
   and EDA easing), ending the deal; a new deal may be struck after the cooldown.
 
 Each design runs over several seeds (the reneging draws and buyers' demand noise). Writes to
-results/e05_reneging/: `runs.csv` (one row per run: buyer-weeks halted in the US and the EU,
+results/e05_reneging/: `runs.csv` (one row per run: capacity-weeks halted in the US and the EU,
 China's mean chip access, deals struck, reneges and weeks under a deal, from 2025-06-01),
 `bands.csv` (median and 10-90% band of the weekly series by design, from 2025), fan charts of US and EU
-buyers halted and China's chip access over time, the distribution of outcomes, `summary.md` and
+capacity halted and China's chip access over time, the distribution of outcomes, `summary.md` and
 `manifest.json`.
 
     .venv/bin/python experiments/e05_reneging.py [--quick] [--seeds 10]
@@ -51,13 +51,13 @@ UNCERTAINTIES = {
 }
 QUICK = {"renege_probability": [0.0, 0.05], "notice_lag_weeks": [2.0, 8.0]}
 SERIES = {
-    "usa_halted_share": "US magnet buyers halted (share)",
-    "eu_halted_share": "EU magnet buyers halted (share)",
+    "usa_halted_share": "US magnet users halted (share of capacity)",
+    "eu_halted_share": "EU magnet users halted (share of capacity)",
     "chn_chip_access": "China's AI-chip access (share of demand served)",
 }
 OUTCOMES = {
-    "usa_buyer_weeks_halted": "US buyer-weeks halted",
-    "eu_buyer_weeks_halted": "EU buyer-weeks halted",
+    "usa_capacity_weeks_halted": "US capacity-weeks halted (weeks of all US capacity)",
+    "eu_capacity_weeks_halted": "EU capacity-weeks halted (weeks of all EU capacity)",
     "chn_chip_access": "China's mean chip access",
     "weeks_under_deal": "weeks under a deal",
 }
@@ -72,8 +72,9 @@ def run_one(job: dict) -> dict:
     model = result.model
     weekly = result.weekly
     magnets = weekly[weekly["good"] == "magnet"]
-    halted = magnets.groupby(["week", "country"])[["buyers_halted", "buyers"]].sum()
-    share = (halted["buyers_halted"] / halted["buyers"]).unstack("country")
+    halted = magnets.groupby(["week", "country"])[["halted_demand_t", "demand_t"]].sum()
+    halted["share"] = halted["halted_demand_t"] / halted["demand_t"].clip(lower=1e-9)
+    share = halted["share"].unstack("country")
     access = model.chip_market.access_table()
     china = access[access["region"] == "CHN"].set_index("week")["access"]
     dates = pd.Series(weekly["date"].unique())
@@ -86,9 +87,9 @@ def run_one(job: dict) -> dict:
         under[first:last] = 1.0
     return {
         **job,
-        "usa_buyer_weeks_halted": float(halted.xs("USA", level="country")["buyers_halted"]
+        "usa_capacity_weeks_halted": float(halted.xs("USA", level="country")["share"]
                                         .to_numpy()[after].sum()),
-        "eu_buyer_weeks_halted": float(halted.xs("EU", level="country")["buyers_halted"]
+        "eu_capacity_weeks_halted": float(halted.xs("EU", level="country")["share"]
                                        .to_numpy()[after].sum()),
         "chn_chip_access": float(china.to_numpy()[after].mean()),
         "deals_struck": actions.count("struck"),
@@ -207,30 +208,30 @@ def write_summary(summary: pd.DataFrame, runs: int) -> Path:
         "Written by `experiments/e05_reneging.py`; do not edit by hand. "
         f"{runs} runs; outcomes from {FROM} to the end of 2026, means over seeds by design.",
         "",
-        f"- With no reneging, US buyers lose {at(never, quick, 'usa_buyer_weeks_halted'):,.0f} "
-        f"buyer-weeks to halts and EU buyers {at(never, quick, 'eu_buyer_weeks_halted'):,.0f}; "
+        f"- With no reneging, US buyers lose {at(never, quick, 'usa_capacity_weeks_halted'):,.2f} "
+        f"capacity-weeks to halts and EU buyers {at(never, quick, 'eu_capacity_weeks_halted'):,.2f}; "
         f"China gets {at(never, quick, 'chn_chip_access'):.0%} of its AI-chip demand.",
         f"- If China reneges with probability {most:g} a week and the US notices after "
-        f"{slow:g} weeks: US {at(most, slow, 'usa_buyer_weeks_halted'):,.0f}, EU "
-        f"{at(most, slow, 'eu_buyer_weeks_halted'):,.0f} buyer-weeks halted; China's chip "
+        f"{slow:g} weeks: US {at(most, slow, 'usa_capacity_weeks_halted'):,.2f}, EU "
+        f"{at(most, slow, 'eu_capacity_weeks_halted'):,.2f} capacity-weeks halted; China's chip "
         f"access {at(most, slow, 'chn_chip_access'):.0%}; "
         f"{at(most, slow, 'deals_struck'):.1f} deals struck, "
         f"{at(most, slow, 'reneges'):.1f} reneged.",
         f"- Same probability, the US notices after {quick:g} week(s): US "
-        f"{at(most, quick, 'usa_buyer_weeks_halted'):,.0f}, EU "
-        f"{at(most, quick, 'eu_buyer_weeks_halted'):,.0f} buyer-weeks halted; China's chip "
+        f"{at(most, quick, 'usa_capacity_weeks_halted'):,.2f}, EU "
+        f"{at(most, quick, 'eu_capacity_weeks_halted'):,.2f} capacity-weeks halted; China's chip "
         f"access {at(most, quick, 'chn_chip_access'):.0%}. A slow response keeps US chip easing "
         "in force while China's licences are slow (more halts, more chips for China); a quick "
         "one ends the deal sooner and, with pain still high, leads to a new one sooner.",
         "",
-        "| renege probability / week | notice lag (weeks) | US buyer-weeks halted | "
-        "EU buyer-weeks halted | China's chip access | weeks under a deal | deals | reneges |",
+        "| renege probability / week | notice lag (weeks) | US capacity-weeks halted | "
+        "EU capacity-weeks halted | China's chip access | weeks under a deal | deals | reneges |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in summary.itertuples(index=False):
         lines.append(
             f"| {row.renege_probability:g} | {row.notice_lag_weeks:g} | "
-            f"{row.usa_buyer_weeks_halted:,.0f} | {row.eu_buyer_weeks_halted:,.0f} | "
+            f"{row.usa_capacity_weeks_halted:,.2f} | {row.eu_capacity_weeks_halted:,.2f} | "
             f"{row.chn_chip_access:.2f} | {row.weeks_under_deal:.1f} | {row.deals_struck:.1f} | "
             f"{row.reneges:.1f} |")
     path = OUT / "summary.md"

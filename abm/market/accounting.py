@@ -42,6 +42,29 @@ def stock_by_good(model) -> np.ndarray:
             + np.bincount(e.good, weights=e.inventory_t, minlength=n))
 
 
+def usual_values(model) -> dict[str, np.ndarray]:
+    """This week's values by country had nothing disrupted trade: buyers' usual flows at
+    reference prices, chipmakers' usual shares of demand, all chip demand served."""
+    b, p = model.buyers, model.pairs
+    n = len(model.countries)
+    good = b.good[p.buyer]
+    price = model.reference_price[good, model.country_region[p.origin]] * 1000.0
+    flow = b.mean_demand_t[p.buyer] * p.base_share * price
+    export = np.bincount(np.where(p.foreign, p.origin, n), weights=flow, minlength=n + 1)[:n]
+    chips = model.chip_market
+    served = chips.demand_of_regions_units()  # usually every region's demand is served
+    region_of = model.country_region
+    china = REGION_INDEX[CHINA_REGION]
+    partner_region = np.where(region_of == china, 1 - china, china)
+    zeros = np.zeros(n)
+    return {
+        "output_lost_usd": zeros, "substitution_cost_usd": zeros,
+        "export_revenue_usd": export, "licence_rent_usd": zeros,
+        "chip_revenue_usd": chips.usual_revenue_abroad_usd(),
+        "compute_units": served[region_of], "partner_compute_units": served[partner_region],
+    }
+
+
 def weekly_values(model) -> dict[str, np.ndarray]:
     """This week's values by country (arrays over `model.countries`, USD or chip units)."""
     b, p = model.buyers, model.pairs

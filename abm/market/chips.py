@@ -300,6 +300,24 @@ class ChipMarket:
         revenue = (self.sales["revenue_usd"][week] * abroad).sum(axis=1)
         return np.bincount(self.country_index, weights=revenue, minlength=n)
 
+    def usual_revenue_abroad_usd(self) -> np.ndarray:
+        """Last week's chip revenue abroad had every maker sold its usual share of demand, by
+        the makers' country (array over `model.countries`)."""
+        n = len(self.model.countries)
+        week = self._last()
+        if not self.enabled or week < 0:
+            return np.zeros(n)
+        abroad = np.arange(len(REGIONS))[None, :] != self.home_region[:, None]
+        usual = (self.sales["want_units"][week] * self.price_usd * abroad).sum(axis=1)
+        return np.bincount(self.country_index, weights=usual, minlength=n)
+
+    def demand_of_regions_units(self) -> np.ndarray:
+        """Last week's AI-chip demand of each region (in the order of `REGIONS`)."""
+        week = self._last()
+        if not self.enabled or week < 0:
+            return np.zeros(len(REGIONS))
+        return self.demand_units[week].copy()
+
     def served_units(self) -> np.ndarray:
         """Last week's AI chips sold into each region (in the order of `REGIONS`)."""
         week = self._last()

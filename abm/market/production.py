@@ -21,7 +21,9 @@ def input_content_t_per_t(model) -> np.ndarray:
     demand response, `demand_factor`)."""
     b = model.buyers
     inputs = model.input_buyers
-    return b.content_t_per_t[inputs] * (1.0 - b.substituted[inputs]) * b.demand_factor[inputs]
+    # Cheap inputs are not used beyond the bill of materials.
+    squeeze = np.minimum(b.demand_factor[inputs], 1.0)
+    return b.content_t_per_t[inputs] * (1.0 - b.substituted[inputs]) * squeeze
 
 
 def plan_inputs(model) -> None:

@@ -2,7 +2,8 @@
 
 A buyer needs its demand times (1 - substituted share) of the good this week; it uses what
 its stock allows. Its output falls in proportion to the tonnes it lacks: output lost (USD) is
-the share of need not met times its demand times the sector's `value_usd_per_t`. Tonnes
+the share of need not met times its demand times the sector's `value_usd_per_t`; a producer
+short of inputs loses its planned output not made, at its own price. Tonnes
 replaced by substitutes cost `substitution_cost_usd_per_t`. A buyer is *halted* in a week in
 which it meets less than `market.halt_threshold` of its need; halts are reported as shares of
 demand (capacity), not counts of buyers.
@@ -45,6 +46,15 @@ def use(model) -> None:
     np.add.at(model.consumed_total_t, b.good[final], used)
     met = np.divide(b.used_t, b.need_t, out=np.ones(b.good.size), where=b.need_t > TINY_T)
     b.output_lost_usd = (1.0 - met) * b.demand_t * b.value_usd_per_t
+    inputs = model.input_buyers
+    if inputs.size:
+        # A producer short of inputs loses its output at its own price, booked in equal parts
+        # on its input stocks (so a producer short of two inputs is not counted twice).
+        e = model.exporters
+        maker = b.feeds[inputs]
+        lost_t = np.maximum(0.0, e.planned_t - e.produced_t)[maker]
+        price = model.price_usd_per_kg[e.good[maker], e.region[maker]] * 1000.0
+        b.output_lost_usd[inputs] = lost_t * price / model.inputs_per_maker[maker]
     b.substitution_cost_usd = b.demand_t * b.substituted * b.substitution_cost_usd_per_t
     halted = np.zeros(b.good.size, dtype=bool)
     threshold = model.config.market.halt_threshold

@@ -6,9 +6,11 @@ The components (`PAYOFF_COMPONENTS`, from `abm.market.accounting`) are valued by
     payoff = sum over components of sign * weight * component
 
 `partner_output_lost_usd` is the partner's output lost (the leverage its controls give).
-Pain, which the `bargaining` strategy reads, is the payoff lost against the State's first
-week, as a share of what was at stake in that week (its buyers' output value plus its export
-sales): 0 when nothing is lost, 0.1 when a tenth of that is lost.
+Pain, which the `bargaining` strategy reads, is the conflict's damage: the payoff lost against
+the same week's usual payoff (`abm.market.accounting.usual_values`: no output lost, usual
+export flows at reference prices, chip demand served as at the start), as a share of what is at
+stake (its buyers' output value plus its usual exports): 0 when nothing is lost, 0.1 when a
+tenth of that is lost. Trends (growing chip demand) move both sides alike and cancel.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from abm.market.accounting import weekly_values
+from abm.market.accounting import usual_values, weekly_values
 from abm.scenario.config import PAYOFF_COMPONENTS
 
 COMPONENTS = tuple(PAYOFF_COMPONENTS)
@@ -37,6 +39,7 @@ class PainMeter:
         self.partner = np.array([model.country_index.get(p.partner, -1) for p in payoffs],
                                 dtype=np.int64)
         self.values = np.zeros((model.config.weeks, n, len(COMPONENTS)))
+        self.usual = np.zeros((model.config.weeks, n, len(COMPONENTS)))
         self.stake_usd = np.zeros((model.config.weeks, n))
         self.last_week = -1
 
@@ -51,39 +54,44 @@ class PainMeter:
         columns = [values[name][self._order] if name in values else partner_lost
                    for name in COMPONENTS]
         self.values[week] = np.column_stack(columns)
-        self.stake_usd[week] = (values["output_value_usd"] + values["export_revenue_usd"]
-                                + values["licence_rent_usd"] + values["chip_revenue_usd"])[self._order]
+        usual = usual_values(self.model)
+        self.usual[week] = np.column_stack([usual[name][self._order] if name in usual
+                                            else np.zeros(len(self.codes)) for name in COMPONENTS])
+        self.stake_usd[week] = (values["output_value_usd"] + usual["export_revenue_usd"]
+                                + usual["chip_revenue_usd"])[self._order]
 
     def payoff(self) -> np.ndarray:
         """Payoff (USD a week) of every State in every recorded week, [weeks, n_states]."""
         weeks = self.last_week + 1
         return (self.values[:weeks] * self.weights[None]).sum(axis=2)
 
+    def pain(self) -> np.ndarray:
+        """Pain of every State in every recorded week, [weeks, n_states] (shares)."""
+        weeks = self.last_week + 1
+        lost = ((self.usual[:weeks] - self.values[:weeks]) * self.weights[None]).sum(axis=2)
+        return np.maximum(0.0, lost) / np.maximum(self.stake_usd[:weeks], 1.0)
+
     def latest(self, code: str) -> float:
         """Pain of State `code` in the last recorded week (0 before the first week ends)."""
-        if self.last_week < 1:
+        if self.last_week < 0:
             return 0.0
-        s = self.codes.index(code)
-        payoff = self.payoff()[:, s]
-        stake = max(self.stake_usd[0, s], 1.0)
-        return float(max(0.0, payoff[0] - payoff[-1]) / stake)
+        return float(self.pain()[-1, self.codes.index(code)])
 
 
 def weekly_pain(model) -> pd.DataFrame:
     """One row per (week, State): each payoff component, the payoff (USD a week, by the
-    State's weights) and the pain (share of its first week's stake lost)."""
+    State's weights) and the pain (share of its stake lost to the conflict)."""
     meter = model.pain
     weeks = min(model.steps, meter.values.shape[0])
     dates = (np.datetime64(model.config.start) + np.arange(weeks) * 7).astype(str)
     payoff = meter.payoff() if weeks else np.zeros((0, len(meter.codes)))
+    pain = meter.pain() if weeks else np.zeros((0, len(meter.codes)))
     rows = []
     for s, code in enumerate(meter.codes):
         frame = pd.DataFrame({"week": np.arange(1, weeks + 1), "date": dates, "state": code})
         for c, name in enumerate(COMPONENTS):
             frame[name] = meter.values[:weeks, s, c]
         frame["payoff_usd"] = payoff[:weeks, s]
-        stake = max(meter.stake_usd[0, s], 1.0) if weeks else 1.0
-        base = payoff[0, s] if weeks else 0.0
-        frame["pain"] = np.maximum(0.0, base - payoff[:weeks, s]) / stake
+        frame["pain"] = pain[:weeks, s]
         rows.append(frame)
     return pd.concat(rows, ignore_index=True)

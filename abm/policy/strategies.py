@@ -86,7 +86,8 @@ class Bargaining:
 
     Pain is the State's payoff lost (`abm.policy.pain`, valued by its `[payoffs.CODE]`
     weights) as a share of its stake. Each week the State smooths it (`pain_memory_weeks`).
-    With no deal in force with its partner, past the cooldown of the last one, it strikes its `deal` template when its own
+    With no deal in force with its partner, past the cooldown of the last one, it strikes its
+    `deal` template when its own
     smoothed pain and the partner's reach their thresholds (the partner's as last computed by
     the partner's strategy). With a deal in force it reneges with `renege_probability` (drawn
     from the model's generator), and if the partner has reneged it notices

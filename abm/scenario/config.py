@@ -211,7 +211,8 @@ class Market:
     `demand_cv` is the week-to-week noise of each buyer's demand. Tonnes bought spot (beyond
     contract volumes) cost `spot_premium` above the market price. Buyers remember shortfalls
     and price rises (the pressure that drives substitution) over `pressure_memory_weeks`.
-    Producers forecast orders by smoothing them over `exporter_forecast_weeks`. The whole market (every buyer's demand and
+    Producers forecast orders by smoothing them over `exporter_forecast_weeks`. The whole
+    market (every buyer's demand and
     every producer's capacity) grows at `demand_growth_per_year`; the scenario's demands and
     capacities are the levels at `growth_reference` (default: the start date), so a year of
     data can be stated as its average with the reference in the middle of that year.
