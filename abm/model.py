@@ -113,6 +113,7 @@ class ExportControlModel(mesa.Model):
                 partner, _, good = key.partition(".")
                 self.states[state_code].set_tariff(partner, good or "*", rate)
         self._rebuild_policy()
+        trade.export_prices(self)
         self.pairs.base_landed_usd_per_kg = adaptation.landed_price_usd_per_kg(self)
 
         self.events_applied: list[Event] = []

@@ -14,8 +14,10 @@ from abm.scenario import override
 
 
 def scaled(config, factor: int):
+    """The scenario with `factor` times as many final buyers (input stocks stay one per
+    producer)."""
     return override(config, {f"buyers[{i}].count": g.count * factor
-                             for i, g in enumerate(config.buyers)})
+                             for i, g in enumerate(config.buyers) if not g.feeds})
 
 
 def best_time(config, repeats: int) -> float:
@@ -36,7 +38,7 @@ def main() -> None:
     results = {}
     for factor in (1, 10, 100):
         config = scaled(base, factor)
-        buyers = sum(g.count for g in config.buyers)
+        buyers = sum(g.count for g in config.buyers if not g.feeds)
         results[factor] = best_time(config, args.repeats if factor < 100 else 2)
         print(f"buyers={buyers:6d} weeks={config.weeks} wall_s={results[factor]:.3f}")
     for factor in (10, 100):

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from abm.market.trade import LICENCE
+from abm.market.trade import LICENCE, export_prices
 
 N_REGIONS = 2
 MAX_WEEKLY_LOG_CHANGE = 0.5
@@ -60,3 +60,4 @@ def update_prices(model) -> None:
     change = model.price_demand_sensitivity * excess + model.price_inventory_sensitivity * gap
     change = np.clip(change, -MAX_WEEKLY_LOG_CHANGE, MAX_WEEKLY_LOG_CHANGE)
     model.price_usd_per_kg = model.price_usd_per_kg * np.exp(change)
+    export_prices(model)

@@ -226,14 +226,16 @@ def give_back(model, pair: np.ndarray, quantity_t: np.ndarray) -> None:
     np.add.at(model.refused_t, model.pairs.buyer[pair], quantity_t)
 
 
-def export_price_usd_per_kg(model, pair: np.ndarray) -> np.ndarray:
-    """Price a shipment sells at: the destination region's price, net of the usual margin
-    between the origin's and the destination's region (the ratio of reference prices)."""
+def export_prices(model) -> None:
+    """Each pair's export price this week (USD/kg): the destination region's price, net of
+    the usual margin between the origin's and the destination's region (the ratio of
+    reference prices); and the origin's home price. Set when prices change."""
     p, b = model.pairs, model.buyers
-    good = b.good[p.buyer[pair]]
-    dest = b.region[p.buyer[pair]]
-    origin = model.country_region[p.origin[pair]]
-    return model.price_usd_per_kg[good, dest] * (
+    good = b.good[p.buyer]
+    dest = b.region[p.buyer]
+    origin = model.country_region[p.origin]
+    model.pair_home_price = model.price_usd_per_kg[good, origin]
+    model.pair_export_price = model.price_usd_per_kg[good, dest] * (
         model.reference_price[good, origin] / model.reference_price[good, dest]
     )
 
@@ -247,13 +249,13 @@ def dispatch(model, pair: np.ndarray, quantity_t: np.ndarray, licensed: bool = F
     slots = model.max_lag + 1
     slot = (model.steps + p.lag_weeks[pair]) % slots
     np.add.at(b.transit_t, (slot, p.buyer[pair]), quantity_t)
-    price = export_price_usd_per_kg(model, pair)
+    price = model.pair_export_price[pair]
     premium = 1.0 + model.config.market.spot_premium * model.pair_spot_share[pair]
     value = quantity_t * price * premium * 1000.0
     model.ledger.record(model.steps, pair, quantity_t, value)
-    np.add.at(model.shipped_this_week, pair, quantity_t)
-    np.add.at(model.value_this_week, pair, value)
+    n = p.buyer.size
+    model.shipped_this_week += np.bincount(pair, weights=quantity_t, minlength=n)
+    model.value_this_week += np.bincount(pair, weights=value, minlength=n)
     if licensed:
-        home = model.price_usd_per_kg[b.good[p.buyer[pair]], model.country_region[p.origin[pair]]]
-        rent = quantity_t * np.maximum(0.0, price - home) * 1000.0
-        np.add.at(model.rent_this_week, pair, rent)
+        rent = quantity_t * np.maximum(0.0, price - model.pair_home_price[pair]) * 1000.0
+        model.rent_this_week += np.bincount(pair, weights=rent, minlength=n)
