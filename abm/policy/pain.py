@@ -6,11 +6,13 @@ The components (`PAYOFF_COMPONENTS`, from `abm.market.accounting`) are valued by
     payoff = sum over components of sign * weight * component
 
 `partner_output_lost_usd` is the partner's output lost (the leverage its controls give).
-Pain, which the `bargaining` strategy reads, is the conflict's damage: the payoff lost against
-the same week's usual payoff (`abm.market.accounting.usual_values`: no output lost, usual
-export flows at reference prices, chip demand served as at the start), as a share of what is at
-stake (its buyers' output value plus its usual exports): 0 when nothing is lost, 0.1 when a
-tenth of that is lost. Trends (growing chip demand) move both sides alike and cancel.
+Pain, which the `bargaining` strategy reads, is the conflict's damage borne: by component, the
+shortfall against the same week's usual value (`abm.market.accounting.usual_values`: no output
+lost, usual export flows at reference prices, all chip demand served), over the costs a State
+bears (output lost, substitution, export and chip sales lost, its own compute lost; not the
+rent, leverage or compute denial its controls give it, which are what it trades), weighted, as
+a share of what is at stake (its buyers' output value plus its usual exports): 0 when nothing is
+lost, 0.1 when a tenth of that is lost. Trends (growing chip demand) are in both and cancel.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from abm.market.accounting import usual_values, weekly_values
 from abm.scenario.config import PAYOFF_COMPONENTS
 
 COMPONENTS = tuple(PAYOFF_COMPONENTS)
+BORNE = ("output_lost_usd", "substitution_cost_usd", "export_revenue_usd", "chip_revenue_usd",
+         "compute_units")
 
 
 class PainMeter:
@@ -36,6 +40,10 @@ class PainMeter:
         payoffs = [model.config.payoff(c) for c in self.codes]
         self.weights = np.array([[p.weights()[name] * PAYOFF_COMPONENTS[name] for name in COMPONENTS]
                                  for p in payoffs]).reshape(n, len(COMPONENTS))
+        # Pain counts the costs the State bears (output, sales and its own compute lost), not
+        # the gains its controls hold over the partner (rent, leverage, compute denied): those
+        # are what it trades in a deal.
+        self._borne = np.array([name in BORNE for name in COMPONENTS])
         self.partner = np.array([model.country_index.get(p.partner, -1) for p in payoffs],
                                 dtype=np.int64)
         self.values = np.zeros((model.config.weeks, n, len(COMPONENTS)))
@@ -68,8 +76,9 @@ class PainMeter:
     def pain(self) -> np.ndarray:
         """Pain of every State in every recorded week, [weeks, n_states] (shares)."""
         weeks = self.last_week + 1
-        lost = ((self.usual[:weeks] - self.values[:weeks]) * self.weights[None]).sum(axis=2)
-        return np.maximum(0.0, lost) / np.maximum(self.stake_usd[:weeks], 1.0)
+        shortfall = np.maximum(0.0, (self.usual[:weeks] - self.values[:weeks])
+                               * self.weights[None])[..., self._borne]
+        return shortfall.sum(axis=2) / np.maximum(self.stake_usd[:weeks], 1.0)
 
     def latest(self, code: str) -> float:
         """Pain of State `code` in the last recorded week (0 before the first week ends)."""
