@@ -77,6 +77,7 @@ class ExportControlModel(mesa.Model):
         self.demand_response_weeks = np.array([g.demand_response_weeks for g in goods])
         self.good_priority = np.array([g.allocation == "priority" for g in goods])
         self._policy_dirty = True
+        self.policy_version = 0  # counts changes of any State's instruments
 
         self.states: dict[str, State] = {}
         for country in config.countries:
@@ -333,6 +334,7 @@ class ExportControlModel(mesa.Model):
 
     def policy_changed(self) -> None:
         self._policy_dirty = True
+        self.policy_version = getattr(self, "policy_version", 0) + 1
 
     def raise_alert(self, good: str, destinations: tuple[str, ...], level: float) -> None:
         """Buyers of `good` ("*": all) in `destinations` fear controls: alert rises to `level`."""

@@ -118,19 +118,21 @@ def prices(result, path: Path) -> Path:
 
 
 def buyers_halted(result, path: Path, good: str = "magnet") -> Path:
-    """Buyers halted each week by country, and inventory cover by country."""
+    """Share of buyers' capacity halted each week by country, and inventory cover by country."""
     weekly = result.weekly[result.weekly["good"] == good]
     by_country = weekly.groupby(["date", "country"], as_index=False)[
-        ["buyers_halted", "inventory_t", "mean_demand_t"]
+        ["halted_demand_t", "demand_t", "inventory_t", "mean_demand_t"]
     ].sum()
     by_country["cover_weeks"] = by_country["inventory_t"] / by_country["mean_demand_t"]
+    by_country["halted_pct"] = 100 * by_country["halted_demand_t"] / by_country["demand_t"].where(
+        by_country["demand_t"] > 0)
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6.5), sharex=True)
     for country, rows in by_country.groupby("country"):
         dates = pd.to_datetime(rows["date"])
-        top.plot(dates, rows["buyers_halted"], label=country)
+        top.plot(dates, rows["halted_pct"], label=country)
         bottom.plot(dates, rows["cover_weeks"], label=country)
-    top.set_title(f"{good} buyers halted (less than half of weekly demand covered), by country")
-    top.set_ylabel("buyers halted")
+    top.set_title(f"{good} users' capacity halted (less than half of weekly need met), by country")
+    top.set_ylabel("% of capacity halted")
     top.legend(fontsize=8, ncol=4)
     bottom.set_title(f"{good} inventory held by buyers, by country")
     bottom.set_ylabel("weeks of demand")

@@ -1,7 +1,9 @@
-"""Wall time of a three-year default run (`baseline-2024`), this checkout against an earlier
-commit (default: 7be20f8, the model before economic core v2), as interleaved trials in fresh
-processes (A, B, A, B, ...), so that both sides meet the same background load. Prints each
-pair's ratio, their median and spread, and the load average during each trial.
+"""Cost of a three-year default run (`baseline-2024`), this checkout against an earlier commit
+(default: 7be20f8, the model before economic core v2), as interleaved trials in fresh
+processes (A, B, A, B, ...), so that both sides meet the same background load. The cost is the
+process's CPU time (best of three runs; less sensitive than wall time to other processes on a
+shared machine). Prints each pair's ratio, their median and spread, and the load average
+during each trial.
 
     .venv/bin/python benchmarks/core_cost.py [--ref 7be20f8] [--pairs 7]
 """
@@ -23,9 +25,9 @@ config = abm.load("baseline-2024")
 abm.run(config, seed=0)  # imports and caches warm
 best = float("inf")
 for seed in range(1, 4):
-    start = time.perf_counter()
+    start = time.process_time()
     abm.run(config, seed=seed)
-    best = min(best, time.perf_counter() - start)
+    best = min(best, time.process_time() - start)
 buyers = sum(g.count for g in config.buyers if not getattr(g, "feeds", ""))
 print(best, buyers)
 """
@@ -54,8 +56,8 @@ def main() -> None:
                 t_old, n_old, load_old = trial(old)
                 t_new, n_new, load_new = trial(ROOT)
                 ratios.append(t_new / t_old)
-                print(f"pair {i + 1}: {args.ref} {t_old:.3f} s ({n_old} buyers, load "
-                      f"{load_old:.1f}); this checkout {t_new:.3f} s ({n_new} buyers, load "
+                print(f"pair {i + 1}: {args.ref} {t_old:.3f} s CPU ({n_old} buyers, load "
+                      f"{load_old:.1f}); this checkout {t_new:.3f} s CPU ({n_new} buyers, load "
                       f"{load_new:.1f}); ratio {ratios[-1]:.2f}")
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(old)], cwd=ROOT,

@@ -72,7 +72,11 @@ class MagnetBuyer(mesa.Agent):
     ) -> np.ndarray:
         """Unnormalised attractiveness of each (buyer, origin) pair: the baseline share, scaled
         down by unreliable delivery and by landed prices above their baseline."""
-        return base_share * reliability**reliability_weight * landed_price_ratio**-price_elasticity
+        # Exponents of 1 (the usual case) skip the slow power.
+        weight = reliability if reliability_weight == 1.0 else reliability**reliability_weight
+        price = (1.0 / landed_price_ratio if price_elasticity == 1.0
+                 else landed_price_ratio**-price_elasticity)
+        return base_share * weight * price
 
     @staticmethod
     def substituted_share(

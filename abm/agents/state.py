@@ -165,12 +165,14 @@ class State(mesa.Agent):
             self.technology_controls[destination] = level
         else:
             self.technology_controls.pop(destination, None)
+        self.model.policy_changed()
 
     def discourage_imports(self, good: str, level: float) -> None:
         if level > 0:
             self.import_discouragement[good] = level
         else:
             self.import_discouragement.pop(good, None)
+        self.model.policy_changed()
 
     def approval_for(self, good: str, destination: str) -> float:
         """Share of exports of `good` to `destination` this State lets through: 1 without a

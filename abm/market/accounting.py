@@ -47,10 +47,13 @@ def usual_values(model) -> dict[str, np.ndarray]:
     reference prices, chipmakers' usual shares of demand, all chip demand served."""
     b, p = model.buyers, model.pairs
     n = len(model.countries)
-    good = b.good[p.buyer]
-    price = model.reference_price[good, model.country_region[p.origin]] * 1000.0
-    flow = b.mean_demand_t[p.buyer] * p.base_share * price
-    export = np.bincount(np.where(p.foreign, p.origin, n), weights=flow, minlength=n + 1)[:n]
+    if "_usual_export" not in model.__dict__:  # per pair: USD a week per tonne of demand
+        good = b.good[p.buyer]
+        price = model.reference_price[good, model.country_region[p.origin]] * 1000.0
+        model._usual_export = (p.base_share * price, np.where(p.foreign, p.origin, n))
+    value, origin = model._usual_export
+    flow = b.mean_demand_t[p.buyer] * value
+    export = np.bincount(origin, weights=flow, minlength=n + 1)[:n]
     chips = model.chip_market
     served = chips.demand_of_regions_units()  # usually every region's demand is served
     region_of = model.country_region

@@ -82,6 +82,8 @@ class ChipMarket:
         self.inventory_units = chips.inventory_weeks * self.expected_units
         self.initial_inventory_units = self.inventory_units.copy()
         self._licence_since = np.full(n, np.nan)
+        self._policy_seen = -1
+        self._abroad = np.arange(len(REGIONS))[None, :] != self.home_region[:, None]
         self._china = next((c.code for c in cfg.countries if c.price_region == CHINA_REGION), "")
         classes: dict[type, list[int]] = {}
         for agent in self.agents:
@@ -174,8 +176,10 @@ class ChipMarket:
         chips = model.config.chips
         week = model.steps - 1
         demand = self.demand0 * (1.0 + self.demand_growth) ** (week / 52.0)
-        permitted, revenue_share = self._licences()
-        discouraged = self._discouraged()
+        if self._policy_seen != model.policy_version:  # instruments changed since last week
+            self._policy_seen = model.policy_version
+            self._policy = (*self._licences(), self._discouraged(), self._technology_level())
+        permitted, revenue_share, discouraged, technology = self._policy
         want = demand[None, :] * self.share
         accepted = np.ones_like(want)
         for cls, idx in self.classes:
@@ -234,7 +238,6 @@ class ChipMarket:
         displaced_share = np.divide(((want - allowed) * foreign).sum(axis=0), import_want,
                                     out=np.zeros(len(REGIONS)), where=import_want > 0)
         growth = np.zeros(n)
-        technology = self._technology_level()
         for cls, idx in self.classes:
             growth[idx] = cls.capacity_growth_per_week(
                 self.growth[idx], self.substitution[idx],
@@ -296,8 +299,7 @@ class ChipMarket:
         week = self._last()
         if not self.enabled or week < 0:
             return np.zeros(n)
-        abroad = np.arange(len(REGIONS))[None, :] != self.home_region[:, None]
-        revenue = (self.sales["revenue_usd"][week] * abroad).sum(axis=1)
+        revenue = (self.sales["revenue_usd"][week] * self._abroad).sum(axis=1)
         return np.bincount(self.country_index, weights=revenue, minlength=n)
 
     def usual_revenue_abroad_usd(self) -> np.ndarray:
@@ -307,8 +309,7 @@ class ChipMarket:
         week = self._last()
         if not self.enabled or week < 0:
             return np.zeros(n)
-        abroad = np.arange(len(REGIONS))[None, :] != self.home_region[:, None]
-        usual = (self.sales["want_units"][week] * self.price_usd * abroad).sum(axis=1)
+        usual = (self.sales["want_units"][week] * self.price_usd * self._abroad).sum(axis=1)
         return np.bincount(self.country_index, weights=usual, minlength=n)
 
     def demand_of_regions_units(self) -> np.ndarray:

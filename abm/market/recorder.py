@@ -22,6 +22,9 @@ class Recorder:
         n_groups = len(model.buyer_groups)
         self.buyer = {name: np.zeros((weeks, n_groups)) for name in BUYER_FIELDS}
         self.group_size = np.bincount(model.buyers.group, minlength=n_groups)
+        group = model.buyers.group
+        contiguous = group.size and (np.diff(group) >= 0).all() and (self.group_size > 0).all()
+        self._starts = np.r_[0, np.cumsum(self.group_size)[:-1]] if contiguous else None
         self.price = np.zeros((weeks, len(model.goods), 2))
         n_gc = len(model.goods) * len(model.countries)
         self.production = np.zeros((weeks, n_gc))
@@ -61,8 +64,13 @@ class Recorder:
             "output_lost_usd": b.output_lost_usd,
             "substitution_cost_usd": b.substitution_cost_usd,
         }
-        for name, array in values.items():
-            self.buyer[name][w] = np.bincount(group, weights=array, minlength=n_groups)
+        if self._starts is not None:  # buyers are stored group by group: one reduction
+            sums = np.add.reduceat(np.stack(list(values.values())), self._starts, axis=1)
+            for row, name in zip(sums, values, strict=True):
+                self.buyer[name][w] = row
+        else:
+            for name, array in values.items():
+                self.buyer[name][w] = np.bincount(group, weights=array, minlength=n_groups)
         self.halted[w] = b.halted
         self.price[w] = model.price_usd_per_kg
         key = e.good * len(model.countries) + e.country

@@ -59,12 +59,11 @@ class PainMeter:
         values = weekly_values(self.model)
         lost = values["output_lost_usd"] + values["substitution_cost_usd"]
         partner_lost = np.where(self.partner >= 0, lost[np.maximum(self.partner, 0)], 0.0)
-        columns = [values[name][self._order] if name in values else partner_lost
-                   for name in COMPONENTS]
-        self.values[week] = np.column_stack(columns)
+        values["partner_output_lost_usd"] = partner_lost[np.argsort(self._order)]
+        self.values[week] = np.array([values[name] for name in COMPONENTS]).T[self._order]
         usual = usual_values(self.model)
-        self.usual[week] = np.column_stack([usual[name][self._order] if name in usual
-                                            else np.zeros(len(self.codes)) for name in COMPONENTS])
+        usual["partner_output_lost_usd"] = np.zeros(len(self.codes))
+        self.usual[week] = np.array([usual[name] for name in COMPONENTS]).T[self._order]
         self.stake_usd[week] = (values["output_value_usd"] + usual["export_revenue_usd"]
                                 + usual["chip_revenue_usd"])[self._order]
 
