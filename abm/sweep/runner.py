@@ -28,11 +28,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from abm.outcomes import evaluate
-from abm.run import run
 from abm.scenario import Scenario
 from abm.sweep.design import design_table, salib_problem
-from abm.sweep.series import evaluate_series
 from abm.sweep.spec import SweepSpec, load_spec, spec_seed_children
 from abm.sweep.store import SERIES_SCHEMA, RunStore, runs_schema, write_atomic
 
@@ -52,10 +49,10 @@ class Task:
 
 
 def _simulate(scenario: Scenario, seed: int, spec: SweepSpec):
-    result = run(scenario, seed, until=spec.until)
-    metrics = evaluate(result, spec.metrics)
-    series = evaluate_series(result, spec.series) if spec.series else None
-    return metrics, series
+    function = spec.model_function
+    result = function.run(scenario, seed)
+    series = function.series_table(result) if function.series else None
+    return function.metric_values(result), series
 
 
 def run_chunk(job: Job, tasks: list[Task]) -> list[tuple[dict[str, Any], pa.Table | None]]:
