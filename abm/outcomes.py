@@ -84,7 +84,7 @@ METRICS = {kind.name: kind for kind in (
 )}
 SERIES = {kind.name: kind for kind in (
     Kind("exports_t", ("good", "origin", "destination?"), "t per month",
-         "monthly exports of GOOD from ORIGIN (by destination and ALL, or to DESTINATION)",
+         "monthly exports of GOOD from ORIGIN to DESTINATION (key: each destination and ALL)",
          series=True),
     Kind("price_usd_per_kg", ("good", "region"), "USD/kg",
          "weekly price of GOOD in REGION", series=True),

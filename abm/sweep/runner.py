@@ -31,7 +31,7 @@ import pyarrow as pa
 from abm.scenario import Scenario
 from abm.sweep.design import design_table, salib_problem
 from abm.sweep.spec import SweepSpec, load_spec, spec_seed_children
-from abm.sweep.store import SERIES_SCHEMA, RunStore, runs_schema, write_atomic
+from abm.sweep.store import SERIES_SCHEMA, RunStore, described, runs_schema, write_atomic
 
 
 @dataclass(frozen=True)
@@ -181,6 +181,43 @@ def _parameter_types(spec: SweepSpec, table: pd.DataFrame) -> dict[str, pa.DataT
     return types
 
 
+KEY_COLUMNS = {
+    "design_id": "row of design.parquet (design order)",
+    "replication_id": "replication; the same seed at every design point",
+    "seed": "the run's random seed",
+    "status": "ok or error",
+    "error": "the error of a failed run",
+    "elapsed_s": "seconds the run took",
+    "part": "results batch the run was written in",
+}
+
+
+def column_descriptions(spec: SweepSpec) -> dict[str, Any]:
+    """What each column of runs.parquet holds: keys, parameters (their scenario paths and
+    whether they scale the base values) and outcomes (unit and description); `series` the
+    same for the series."""
+    function = spec.model_function
+    out: dict[str, Any] = {name: {"description": text} for name, text in KEY_COLUMNS.items()}
+    for p in spec.parameters:
+        out[p.name] = {"description": "varied parameter"
+                       + (" (multiplies the base values)" if p.scale else ""),
+                       "paths": [path for path, _ in p.targets], "scale": p.scale,
+                       "bounds": list(p.bounds)}
+    for o in function.metrics:
+        out[o.name] = {"unit": o.unit, "description": o.description}
+    out["series"] = {o.name: {"unit": o.unit, "description": o.description}
+                     for o in function.series}
+    return out
+
+
+def _scenario_file(spec: SweepSpec) -> str | None:
+    """The scenario file a sweep read, or None for a built-in scenario."""
+    for candidate in (Path(spec.source).parent / spec.scenario, Path(spec.scenario)):
+        if candidate.is_file():
+            return str(candidate.resolve())
+    return None
+
+
 def run_sweep(
     spec: SweepSpec | str | Path,
     out: str | Path,
@@ -206,7 +243,7 @@ def run_sweep(
     table = design_table(spec)
     n_designs, reps = len(table), spec.replications
     seeds = spec_seed_children(spec)
-    schema = runs_schema(_parameter_types(spec, table), list(spec.metrics))
+    columns = column_descriptions(spec)
     meta = {
         "name": spec.name,
         "fingerprint": spec.fingerprint(),
@@ -223,11 +260,19 @@ def run_sweep(
         "metrics": list(spec.metrics),
         "series": list(spec.series),
         "seeds": seeds,
+        "scenario_file": _scenario_file(spec),
+        "columns": columns,
+        "spec": spec.raw,
     }
+    schema = described(runs_schema(_parameter_types(spec, table), list(spec.metrics)), columns,
+                       {"sweep": spec.name, "scenario": spec.scenario, "until": spec.until,
+                        "series": {name: columns["series"][name] for name in spec.series}})
     store = RunStore(out, schema, n_designs, reps)
     store.open(meta)
     if not (out / "design.parquet").exists():
-        write_atomic(pa.Table.from_pandas(table, preserve_index=False), out / "design.parquet")
+        design = pa.Table.from_pandas(table, preserve_index=False)
+        design = design.cast(described(design.schema, columns, {"sweep": spec.name}))
+        write_atomic(design, out / "design.parquet")
     spec_copy = out / "spec.toml"
     if not spec_copy.exists() and Path(spec.source).is_file():
         shutil.copyfile(spec.source, spec_copy)

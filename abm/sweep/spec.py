@@ -129,6 +129,7 @@ class SweepSpec:
     series: tuple[str, ...] = ()
     until: dt.date | None = None
     description: str = ""
+    raw: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False)  # as given
 
     @property
     def parameter_names(self) -> list[str]:
@@ -254,6 +255,7 @@ def spec_from_dict(raw: dict[str, Any], source: str = "<spec>", root: Path | Non
         metrics=metrics,
         series=series,
         until=until,
+        raw=raw,
     )
 
 
