@@ -37,6 +37,29 @@ def add_subcommands(subparsers) -> None:
     analyze.add_argument("dir", help="a sweep output folder")
     analyze.add_argument("--to", metavar="FOLDER", help="write here instead of DIR/analysis")
     analyze.set_defaults(func=analyze_command)
+    add_outcomes_subcommand(subparsers)
+
+
+def add_outcomes_subcommand(subparsers) -> None:
+    outcomes = subparsers.add_parser(
+        "outcomes", help="list the outcomes a sweep or abm.model_function can compute",
+        description="List every metric and series kind with its parts and unit, and the goods, "
+        "origins, countries, sectors, regions and months of SCENARIO that they accept.")
+    outcomes.add_argument("scenario", nargs="?", default="baseline-2024", metavar="SCENARIO",
+                          help="a built-in scenario name or a TOML file (default baseline-2024)")
+    outcomes.set_defaults(func=outcomes_command)
+
+
+def outcomes_command(args: argparse.Namespace) -> int:
+    from abm.outcomes import catalogue
+    from abm.scenario import load
+
+    try:
+        scenario = load(args.scenario)
+    except ScenarioError as err:
+        return _fail("outcomes", err)
+    print(catalogue(scenario))
+    return 0
 
 
 def _fail(command: str, err: Exception) -> int:
