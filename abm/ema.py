@@ -37,6 +37,7 @@ import re
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -72,7 +73,7 @@ class EmaRun:
         return {ema_key: values[outcome] for ema_key, outcome in self.names}
 
 
-def build_model(scenario: Scenario | str, *, uncertainties: Sequence = (),
+def build_model(scenario: Scenario | str | Path, *, uncertainties: Sequence = (),
                 levers: Sequence = (), paths: Mapping[str, str | Sequence[str]],
                 outcomes: Sequence[str] | Mapping[str, str] = (),
                 series: Sequence[str] | Mapping[str, str] = (),

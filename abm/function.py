@@ -26,6 +26,7 @@ import re
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -112,7 +113,7 @@ class ModelFunction:
         return self.measure(self.run(self.scenario(params), int(seed)))
 
 
-def model_function(scenario: Scenario | str, parameters: Mapping[str, Any] | None = None,
+def model_function(scenario: Scenario | str | Path, parameters: Mapping[str, Any] | None = None,
                    outcomes: Sequence[str] = (), series: Sequence[str] = (),
                    until: dt.date | str | None = None) -> ModelFunction:
     """Build `f(params, seed) -> dict` for `scenario` (a Scenario, a built-in name or a file).
@@ -123,7 +124,7 @@ def model_function(scenario: Scenario | str, parameters: Mapping[str, Any] | Non
     series names of `abm.outcomes`."""
     from abm.sweep.spec import Parameter, resolve_targets
 
-    base = load(scenario) if isinstance(scenario, str) else scenario
+    base = scenario if isinstance(scenario, Scenario) else load(scenario)
     if isinstance(until, str):
         until = dt.date.fromisoformat(until)
     if until is not None and not base.start <= until <= base.end:
