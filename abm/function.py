@@ -87,7 +87,7 @@ class ModelFunction:
 
     def measure(self, result: Result) -> dict[str, Any]:
         """Every metric (float) and series (array) of a finished run."""
-        out: dict[str, Any] = {o.name: o.value(result) for o in self.metrics}
+        out: dict[str, Any] = self.metric_values(result)
         out.update((o.name, o.series_values(result)) for o in self.series)
         return out
 

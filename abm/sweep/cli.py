@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
+from abm.function import OverriddenPathWarning
 from abm.scenario import ScenarioError
 
 
@@ -75,7 +77,11 @@ def sweep_command(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         return _fail("sweep", ValueError("--workers: expected an integer >= 1"))
     try:
-        spec = load_spec(args.spec)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", OverriddenPathWarning)
+            spec = load_spec(args.spec)
+        for warning in caught:
+            print(f"abm sweep: warning: {warning.message}", file=sys.stderr)
         report = run_sweep(spec, args.out, workers=args.workers, scheduler=args.scheduler,
                            serial=args.serial, progress=not args.no_progress,
                            batch_runs=max(1, args.batch_runs))

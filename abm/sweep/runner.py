@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from abm.function import overridden
 from abm.scenario import Scenario
 from abm.sweep.design import design_table, salib_problem
 from abm.sweep.spec import SweepSpec, load_spec, spec_seed_children
@@ -263,6 +264,7 @@ def run_sweep(
         "scenario_file": _scenario_file(spec),
         "columns": columns,
         "spec": spec.raw,
+        "warnings": overridden(spec.parameters, spec.base, spec.until),
     }
     schema = described(runs_schema(_parameter_types(spec, table), list(spec.metrics)), columns,
                        {"sweep": spec.name, "scenario": spec.scenario, "until": spec.until,

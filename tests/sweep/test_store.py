@@ -112,3 +112,26 @@ def test_a_spec_with_a_misspelt_outcome_stops_before_running(write_spec):
     with pytest.raises(SpecError, match=r"outcomes.metrics: .*destination 'BORR'.*did you mean "
                        r"'BOR'"):
         load_spec(write_spec(text))
+
+
+def test_the_command_prints_the_override_warning_and_records_it(write_spec, tmp_path, capsys):
+    from abm.sweep.cli import main
+
+    text = textwrap.dedent(f"""
+        [sweep]
+        scenario = "{MADE_UP}"
+        until = 2024-10-31
+        [[parameters]]
+        name = "review"
+        path = "events[0].control.review_weeks"
+        values = [2.0, 8.0]
+        [outcomes]
+        metrics = ["buyer_weeks_halted:CYR"]
+        """)
+    assert main(["sweep", str(write_spec(text)), "--out", str(tmp_path / "out"), "--serial",
+                 "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("abm sweep: warning: parameter 'review' sets "
+                          "events[0].control.review_weeks, but event 1")
+    meta = json.loads((tmp_path / "out" / "sweep.json").read_text())
+    assert len(meta["warnings"]) == 1 and "2024-09-02" in meta["warnings"][0]
