@@ -28,9 +28,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from abm.function import overridden
 from abm.scenario import Scenario
 from abm.sweep.design import design_table, salib_problem
+from abm.sweep.metadata import column_descriptions, scenario_file
 from abm.sweep.spec import SweepSpec, load_spec, spec_seed_children
 from abm.sweep.store import SERIES_SCHEMA, RunStore, described, runs_schema, write_atomic
 
@@ -182,43 +182,6 @@ def _parameter_types(spec: SweepSpec, table: pd.DataFrame) -> dict[str, pa.DataT
     return types
 
 
-KEY_COLUMNS = {
-    "design_id": "row of design.parquet (design order)",
-    "replication_id": "replication; the same seed at every design point",
-    "seed": "the run's random seed",
-    "status": "ok or error",
-    "error": "the error of a failed run",
-    "elapsed_s": "seconds the run took",
-    "part": "results batch the run was written in",
-}
-
-
-def column_descriptions(spec: SweepSpec) -> dict[str, Any]:
-    """What each column of runs.parquet holds: keys, parameters (their scenario paths and
-    whether they scale the base values) and outcomes (unit and description); `series` the
-    same for the series."""
-    function = spec.model_function
-    out: dict[str, Any] = {name: {"description": text} for name, text in KEY_COLUMNS.items()}
-    for p in spec.parameters:
-        out[p.name] = {"description": "varied parameter"
-                       + (" (multiplies the base values)" if p.scale else ""),
-                       "paths": [path for path, _ in p.targets], "scale": p.scale,
-                       "bounds": list(p.bounds)}
-    for o in function.metrics:
-        out[o.name] = {"unit": o.unit, "description": o.description}
-    out["series"] = {o.name: {"unit": o.unit, "description": o.description}
-                     for o in function.series}
-    return out
-
-
-def _scenario_file(spec: SweepSpec) -> str | None:
-    """The scenario file a sweep read, or None for a built-in scenario."""
-    for candidate in (Path(spec.source).parent / spec.scenario, Path(spec.scenario)):
-        if candidate.is_file():
-            return str(candidate.resolve())
-    return None
-
-
 def run_sweep(
     spec: SweepSpec | str | Path,
     out: str | Path,
@@ -261,10 +224,10 @@ def run_sweep(
         "metrics": list(spec.metrics),
         "series": list(spec.series),
         "seeds": seeds,
-        "scenario_file": _scenario_file(spec),
+        "scenario_file": scenario_file(spec),
         "columns": columns,
         "spec": spec.raw,
-        "warnings": overridden(spec.parameters, spec.base, spec.until),
+        "warnings": spec.overridden(),
     }
     schema = described(runs_schema(_parameter_types(spec, table), list(spec.metrics)), columns,
                        {"sweep": spec.name, "scenario": spec.scenario, "until": spec.until,

@@ -145,6 +145,12 @@ class SweepSpec:
                              series=parse_all(self.series, self.base, self.until, series=True),
                              until=self.until)
 
+    def overridden(self) -> list[str]:
+        """One line per swept field that a later event sets again inside the run."""
+        from abm.function import overridden
+
+        return overridden(self.parameters, self.base, self.until)
+
     def scenario_for(self, values: tuple[Any, ...]) -> Scenario:
         """The base scenario with one design point's values applied (validated)."""
         return self.model_function.scenario(dict(zip(self.parameter_names, values, strict=True)))
