@@ -2,6 +2,7 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
+from abm.function import ModelFunction, OverriddenPathWarning, model_function
 from abm.model import ExportControlModel
 from abm.run import Result, run
 from abm.scenario import Scenario, ScenarioError, load, override
@@ -11,5 +12,5 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
-__all__ = ["ExportControlModel", "Result", "Scenario", "ScenarioError", "__version__", "load",
-           "override", "run"]
+__all__ = ["ExportControlModel", "ModelFunction", "OverriddenPathWarning", "Result", "Scenario",
+           "ScenarioError", "__version__", "load", "model_function", "override", "run"]

@@ -23,7 +23,9 @@ class AnalysisError(ValueError):
 
 
 def load_runs(out: str | Path) -> tuple[dict[str, Any], pd.DataFrame]:
-    """(sweep.json as a dict, runs.parquet as a DataFrame sorted by design and replication)."""
+    """(sweep.json as a dict, runs.parquet as a DataFrame in design order: sorted by
+    `design_id`, then `replication_id`, the order SALib's analysers expect). runs.parquet is
+    written in that order too, but a file from an older version may not be."""
     out = Path(out)
     meta_path, runs_path = out / "sweep.json", out / "runs.parquet"
     if not meta_path.is_file():
@@ -46,12 +48,33 @@ def load_series(out: str | Path, name: str | None = None) -> pd.DataFrame:
     return dataset.to_table(filter=flt).to_pandas()
 
 
-def design_means(meta: dict[str, Any], runs: pd.DataFrame, outcome: str) -> np.ndarray:
-    """Mean of `outcome` over the successful replications of each design point, design
-    order (NaN where none succeeded)."""
+def design_means(meta: dict[str, Any], runs: pd.DataFrame, outcome: str,
+                 replication: int | None = None) -> np.ndarray:
+    """Mean of `outcome` over the successful replications of each design point (or its value
+    in one `replication`), in design order (NaN where no run succeeded)."""
     ok = runs[runs["status"] == "ok"]
+    if replication is not None:
+        ok = ok[ok["replication_id"] == replication]
     means = ok.groupby("design_id")[outcome].mean()
     return means.reindex(range(meta["designs"])).to_numpy(dtype=float)
+
+
+def load_salib(out: str | Path, outcome: str, replication: int | None = None
+               ) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
+    """(problem, X, Y) of a finished sweep, ready for SALib: the SALib problem, the design
+    points in design order (X, as the runs used them) and `outcome` at each point (Y, the
+    mean over replications, or one `replication`'s values). For a Sobol' design
+    `SALib.analyze.sobol.analyze(problem, Y)` gives the indices `abm analyze` reports."""
+    meta, runs = load_runs(out)
+    if outcome not in meta["metrics"]:
+        raise AnalysisError(f"{out}: outcome {outcome!r} is not a metric of this sweep; "
+                            f"expected one of {meta['metrics']}")
+    if replication is not None and not 0 <= replication < meta["replications"]:
+        raise AnalysisError(f"{out}: replication {replication} does not exist; expected 0 to "
+                            f"{meta['replications'] - 1}")
+    design = pq.read_table(Path(out) / "design.parquet").to_pandas()
+    x = design.sort_values("design_id")[meta["problem"]["names"]].to_numpy(dtype=float)
+    return meta["problem"], x, design_means(meta, runs, outcome, replication)
 
 
 def _usable(y: np.ndarray, outcome: str) -> str | None:
@@ -62,51 +85,94 @@ def _usable(y: np.ndarray, outcome: str) -> str | None:
     return None
 
 
-def sobol_indices(meta: dict[str, Any], runs: pd.DataFrame, outcomes=None,
-                  notes: list[str] | None = None) -> pd.DataFrame:
-    """Tidy S1, S1_conf, ST, ST_conf (95% bootstrap intervals) by outcome and parameter."""
-    from SALib.analyze import sobol
-
-    problem = meta["problem"]
-    rows = []
+def _by_replication(meta: dict[str, Any], runs: pd.DataFrame, outcomes, notes, indices
+                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`indices(outcome, y)` -> rows, on the mean over replications (pooled) and on each
+    replication; returns (pooled rows with the spread over replications, per-replication
+    rows). The spread shows how much of an index is noise from the model's own randomness."""
+    pooled, single = [], []
     for outcome in outcomes or meta["metrics"]:
         y = design_means(meta, runs, outcome)
         problem_note = _usable(y, outcome)
         if problem_note:
             (notes if notes is not None else []).append(problem_note)
             continue
-        result = sobol.analyze(problem, y, calc_second_order=meta["second_order"],
+        pooled.append(indices(outcome, y))
+        for r in range(meta["replications"]):
+            y_r = design_means(meta, runs, outcome, r)
+            if _usable(y_r, outcome) is None:
+                single.append(indices(outcome, y_r).assign(replication_id=r))
+    pooled_frame = pd.concat(pooled, ignore_index=True) if pooled else None
+    single_frame = pd.concat(single, ignore_index=True) if single else None
+    return pooled_frame, single_frame
+
+
+def _with_spread(pooled: pd.DataFrame | None, single: pd.DataFrame | None, columns: list[str],
+                 spread: list[str]) -> pd.DataFrame:
+    if pooled is None:
+        return pd.DataFrame(columns=["outcome", "parameter", *columns,
+                                     *[f"{c}_rep_{s}" for c in spread for s in
+                                       ("min", "max", "sd")]])
+    if single is None:
+        single = pooled.iloc[0:0].assign(replication_id=pd.Series(dtype=int))
+    stats = single.groupby(["outcome", "parameter"], sort=False)[spread].agg(
+        ["min", "max", "std"])
+    stats.columns = [f"{c}_rep_{'sd' if s == 'std' else s}" for c, s in stats.columns]
+    return pooled.merge(stats.reset_index(), on=["outcome", "parameter"], how="left")
+
+
+def _sobol_rows(meta: dict[str, Any]):
+    from SALib.analyze import sobol
+
+    def rows(outcome: str, y: np.ndarray) -> pd.DataFrame:
+        result = sobol.analyze(meta["problem"], y, calc_second_order=meta["second_order"],
                                num_resamples=200, conf_level=0.95, seed=meta["seed"])
-        for i, name in enumerate(problem["names"]):
-            rows.append({"outcome": outcome, "parameter": name,
-                         "S1": result["S1"][i], "S1_conf": result["S1_conf"][i],
-                         "ST": result["ST"][i], "ST_conf": result["ST_conf"][i]})
-    return pd.DataFrame(rows, columns=["outcome", "parameter", "S1", "S1_conf", "ST", "ST_conf"])
+        return pd.DataFrame({"outcome": outcome, "parameter": meta["problem"]["names"],
+                             "S1": result["S1"], "S1_conf": result["S1_conf"],
+                             "ST": result["ST"], "ST_conf": result["ST_conf"]})
+    return rows
+
+
+SOBOL_COLUMNS = ["S1", "S1_conf", "ST", "ST_conf"]
+MORRIS_COLUMNS = ["mu", "mu_star", "mu_star_conf", "sigma"]
+
+
+def sobol_indices(meta: dict[str, Any], runs: pd.DataFrame, outcomes=None,
+                  notes: list[str] | None = None, by_replication: bool = False) -> pd.DataFrame:
+    """Tidy S1, S1_conf, ST, ST_conf (95% bootstrap intervals) by outcome and parameter, on
+    the mean over replications, with the spread of S1 and ST across replications
+    (`S1_rep_min`, `_max`, `_sd`, ...); with `by_replication`, one row per replication
+    instead (`replication_id`)."""
+    pooled, single = _by_replication(meta, runs, outcomes, notes, _sobol_rows(meta))
+    if by_replication:
+        return single if single is not None else pd.DataFrame(
+            columns=["outcome", "parameter", *SOBOL_COLUMNS, "replication_id"])
+    return _with_spread(pooled, single, SOBOL_COLUMNS, ["S1", "ST"])
 
 
 def morris_statistics(meta: dict[str, Any], runs: pd.DataFrame, design: pd.DataFrame,
-                      outcomes=None, notes: list[str] | None = None) -> pd.DataFrame:
-    """Tidy Morris mu, mu*, its 95% interval and sigma by outcome and parameter."""
+                      outcomes=None, notes: list[str] | None = None,
+                      by_replication: bool = False) -> pd.DataFrame:
+    """Tidy Morris mu, mu*, its 95% interval and sigma by outcome and parameter, on the mean
+    over replications with the spread of mu* across replications (or per replication)."""
     from SALib.analyze import morris
 
     problem = meta["problem"]
     x = design.sort_values("design_id")[problem["names"]].to_numpy(dtype=float)
-    rows = []
-    for outcome in outcomes or meta["metrics"]:
-        y = design_means(meta, runs, outcome)
-        problem_note = _usable(y, outcome)
-        if problem_note:
-            (notes if notes is not None else []).append(problem_note)
-            continue
+
+    def rows(outcome: str, y: np.ndarray) -> pd.DataFrame:
         result = morris.analyze(problem, x, y, num_levels=meta["levels"], conf_level=0.95,
                                 num_resamples=200, seed=meta["seed"])
-        for i, name in enumerate(problem["names"]):
-            rows.append({"outcome": outcome, "parameter": name, "mu": result["mu"][i],
-                         "mu_star": result["mu_star"][i],
-                         "mu_star_conf": result["mu_star_conf"][i],
-                         "sigma": result["sigma"][i]})
-    return pd.DataFrame(rows, columns=["outcome", "parameter", "mu", "mu_star", "mu_star_conf",
-                                       "sigma"])
+        return pd.DataFrame({"outcome": outcome, "parameter": problem["names"],
+                             "mu": result["mu"], "mu_star": result["mu_star"],
+                             "mu_star_conf": result["mu_star_conf"],
+                             "sigma": result["sigma"]})
+
+    pooled, single = _by_replication(meta, runs, outcomes, notes, rows)
+    if by_replication:
+        return single if single is not None else pd.DataFrame(
+            columns=["outcome", "parameter", *MORRIS_COLUMNS, "replication_id"])
+    return _with_spread(pooled, single, MORRIS_COLUMNS, ["mu_star"])
 
 
 def one_at_a_time(meta: dict[str, Any], runs: pd.DataFrame, outcome: str) -> pd.DataFrame:
@@ -150,16 +216,23 @@ def analyze(out: str | Path, target: str | Path | None = None) -> list[Path]:
     failed = int((runs["status"] != "ok").sum())
     if failed:
         notes.append(f"{failed} of {len(runs)} runs failed (see the error column)")
+    # Indices are written at full precision: rounding here would make them differ from
+    # SALib's own on the same data (load_salib).
     if meta["design"] == "sobol":
         indices = sobol_indices(meta, runs, notes=notes)
         written.append(target / "sobol_indices.csv")
-        indices.to_csv(written[-1], index=False, float_format="%.4g")
+        indices.to_csv(written[-1], index=False)
+        written.append(target / "sobol_indices_by_replication.csv")
+        sobol_indices(meta, runs, by_replication=True).to_csv(written[-1], index=False)
         for outcome, rows in indices.groupby("outcome", sort=False):
             written.append(plots.sobol_bars(rows, outcome, target / f"sobol_{plots.slug(outcome)}.png"))
     elif meta["design"] == "morris":
         stats = morris_statistics(meta, runs, design, notes=notes)
         written.append(target / "morris.csv")
-        stats.to_csv(written[-1], index=False, float_format="%.4g")
+        stats.to_csv(written[-1], index=False)
+        written.append(target / "morris_by_replication.csv")
+        morris_statistics(meta, runs, design, by_replication=True).to_csv(written[-1],
+                                                                          index=False)
         for outcome, rows in stats.groupby("outcome", sort=False):
             written.append(plots.morris_bars(rows, outcome,
                                              target / f"morris_{plots.slug(outcome)}.png"))

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
+from abm.function import OverriddenPathWarning
 from abm.scenario import ScenarioError
 
 
@@ -37,6 +39,29 @@ def add_subcommands(subparsers) -> None:
     analyze.add_argument("dir", help="a sweep output folder")
     analyze.add_argument("--to", metavar="FOLDER", help="write here instead of DIR/analysis")
     analyze.set_defaults(func=analyze_command)
+    add_outcomes_subcommand(subparsers)
+
+
+def add_outcomes_subcommand(subparsers) -> None:
+    outcomes = subparsers.add_parser(
+        "outcomes", help="list the outcomes a sweep or abm.model_function can compute",
+        description="List every metric and series kind with its parts and unit, and the goods, "
+        "origins, countries, sectors, regions and months of SCENARIO that they accept.")
+    outcomes.add_argument("scenario", nargs="?", default="baseline-2024", metavar="SCENARIO",
+                          help="a built-in scenario name or a TOML file (default baseline-2024)")
+    outcomes.set_defaults(func=outcomes_command)
+
+
+def outcomes_command(args: argparse.Namespace) -> int:
+    from abm.outcomes import catalogue
+    from abm.scenario import load
+
+    try:
+        scenario = load(args.scenario)
+    except ScenarioError as err:
+        return _fail("outcomes", err)
+    print(catalogue(scenario))
+    return 0
 
 
 def _fail(command: str, err: Exception) -> int:
@@ -52,7 +77,11 @@ def sweep_command(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         return _fail("sweep", ValueError("--workers: expected an integer >= 1"))
     try:
-        spec = load_spec(args.spec)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", OverriddenPathWarning)
+            spec = load_spec(args.spec)
+        for warning in caught:
+            print(f"abm sweep: warning: {warning.message}", file=sys.stderr)
         report = run_sweep(spec, args.out, workers=args.workers, scheduler=args.scheduler,
                            serial=args.serial, progress=not args.no_progress,
                            batch_runs=max(1, args.batch_runs))

@@ -28,13 +28,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from abm.outcomes import evaluate
-from abm.run import run
 from abm.scenario import Scenario
 from abm.sweep.design import design_table, salib_problem
-from abm.sweep.series import evaluate_series
+from abm.sweep.metadata import column_descriptions, scenario_file
 from abm.sweep.spec import SweepSpec, load_spec, spec_seed_children
-from abm.sweep.store import SERIES_SCHEMA, RunStore, runs_schema, write_atomic
+from abm.sweep.store import SERIES_SCHEMA, RunStore, described, runs_schema, write_atomic
 
 
 @dataclass(frozen=True)
@@ -52,10 +50,10 @@ class Task:
 
 
 def _simulate(scenario: Scenario, seed: int, spec: SweepSpec):
-    result = run(scenario, seed, until=spec.until)
-    metrics = evaluate(result, spec.metrics)
-    series = evaluate_series(result, spec.series) if spec.series else None
-    return metrics, series
+    function = spec.model_function
+    result = function.run(scenario, seed)
+    series = function.series_table(result) if function.series else None
+    return function.metric_values(result), series
 
 
 def run_chunk(job: Job, tasks: list[Task]) -> list[tuple[dict[str, Any], pa.Table | None]]:
@@ -209,7 +207,7 @@ def run_sweep(
     table = design_table(spec)
     n_designs, reps = len(table), spec.replications
     seeds = spec_seed_children(spec)
-    schema = runs_schema(_parameter_types(spec, table), list(spec.metrics))
+    columns = column_descriptions(spec)
     meta = {
         "name": spec.name,
         "fingerprint": spec.fingerprint(),
@@ -226,11 +224,20 @@ def run_sweep(
         "metrics": list(spec.metrics),
         "series": list(spec.series),
         "seeds": seeds,
+        "scenario_file": scenario_file(spec),
+        "columns": columns,
+        "spec": spec.raw,
+        "warnings": spec.overridden(),
     }
+    schema = described(runs_schema(_parameter_types(spec, table), list(spec.metrics)), columns,
+                       {"sweep": spec.name, "scenario": spec.scenario, "until": spec.until,
+                        "series": {name: columns["series"][name] for name in spec.series}})
     store = RunStore(out, schema, n_designs, reps)
     store.open(meta)
     if not (out / "design.parquet").exists():
-        write_atomic(pa.Table.from_pandas(table, preserve_index=False), out / "design.parquet")
+        design = pa.Table.from_pandas(table, preserve_index=False)
+        design = design.cast(described(design.schema, columns, {"sweep": spec.name}))
+        write_atomic(design, out / "design.parquet")
     spec_copy = out / "spec.toml"
     if not spec_copy.exists() and Path(spec.source).is_file():
         shutil.copyfile(spec.source, spec_copy)

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import json
 import re
@@ -40,10 +41,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from abm import outcomes as outcome_kinds
+from abm.outcomes import OutcomeError, parse_all
 from abm.scenario import Scenario, ScenarioError, load, override
 from abm.scenario.load import canonical_path, to_dict
-from abm.sweep.series import check_series
 
 DESIGN_KINDS = ("grid", "lhs", "sobol", "morris")
 
@@ -129,17 +129,31 @@ class SweepSpec:
     series: tuple[str, ...] = ()
     until: dt.date | None = None
     description: str = ""
+    raw: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False)  # as given
 
     @property
     def parameter_names(self) -> list[str]:
         return [p.name for p in self.parameters]
 
+    @functools.cached_property
+    def model_function(self):
+        """The `abm.ModelFunction` every run of this sweep goes through."""
+        from abm.function import ModelFunction
+
+        return ModelFunction(base=self.base, parameters=self.parameters,
+                             metrics=parse_all(self.metrics, self.base, self.until),
+                             series=parse_all(self.series, self.base, self.until, series=True),
+                             until=self.until)
+
+    def overridden(self) -> list[str]:
+        """One line per swept field that a later event sets again inside the run."""
+        from abm.function import overridden
+
+        return overridden(self.parameters, self.base, self.until)
+
     def scenario_for(self, values: tuple[Any, ...]) -> Scenario:
         """The base scenario with one design point's values applied (validated)."""
-        changes: dict[str, Any] = {}
-        for parameter, value in zip(self.parameters, values, strict=True):
-            changes.update(parameter.changes(value))
-        return override(self.base, changes, source=f"scenario {self.base.name!r}")
+        return self.model_function.scenario(dict(zip(self.parameter_names, values, strict=True)))
 
     def fingerprint(self) -> str:
         """A hash of everything that determines the runs' results (not the name or text)."""
@@ -219,21 +233,20 @@ def spec_from_dict(raw: dict[str, Any], source: str = "<spec>", root: Path | Non
 
     table = _table(raw, "outcomes", source)
     metrics = tuple(_string_list(table, "metrics", source, required=True))
-    try:
-        outcome_kinds.check_names(metrics)
-    except ValueError as err:
-        raise SpecError(source, "outcomes.metrics", str(err).replace("unknown outcome ", "a known "
-                        "outcome kind, not ")) from None
     series = tuple(_string_list(table, "series", source, required=False))
-    try:
-        check_series(series)
-    except ValueError as err:
-        raise SpecError(source, "outcomes.series", str(err)) from None
+    for field, listed, is_series in (("metrics", metrics, False), ("series", series, True)):
+        try:
+            parse_all(listed, base, until, series=is_series)
+        except OutcomeError as err:
+            raise SpecError(source, f"outcomes.{field}", f"an outcome computable on this "
+                            f"scenario; {err}") from None
     clash = set(metrics) & set(names)
     if clash:
         raise SpecError(source, "outcomes.metrics", "names different from the parameters'",
                         sorted(clash))
-    _try_outcomes(base, metrics, series, source)
+    from abm.function import warn_overridden
+
+    warn_overridden(parameters, base, until)
 
     return SweepSpec(
         name=_get(header, "name", str, source, "sweep", default=Path(source).stem),
@@ -248,6 +261,7 @@ def spec_from_dict(raw: dict[str, Any], source: str = "<spec>", root: Path | Non
         metrics=metrics,
         series=series,
         until=until,
+        raw=raw,
     )
 
 
@@ -301,25 +315,7 @@ def _parameter(entry: Any, where: str, design: Design, base: Scenario, source: s
                         paths)
     scale = _get(entry, "scale", bool, source, where, default=False)
     integer = _get(entry, "integer", bool, source, where, default=False)
-    raw_base = to_dict(base)
-    targets = []
-    for path in paths:
-        try:
-            concrete = canonical_path(raw_base, path, source)
-        except ScenarioError as err:
-            raise SpecError(source, field, err.expected, path) from None
-        for expanded in _expand(raw_base, concrete):
-            try:
-                targets.append((expanded, _get_path(raw_base, expanded)))
-            except (KeyError, IndexError, TypeError):
-                raise SpecError(source, field, f"a field of scenario {base.name!r} "
-                                "(for example market.halt_threshold)", path) from None
-    if not targets:
-        raise SpecError(source, field, "a path that matches at least one field", paths)
-    if scale:
-        for path, value in targets:
-            if not _scalable(value):
-                raise SpecError(source, field, f"a numeric field to scale ({path} is not)", value)
+    targets = resolve_targets(base, paths, scale, source, field)
 
     has_values, has_range = "values" in entry, "range" in entry
     if has_values == has_range:
@@ -360,7 +356,7 @@ def _parameter(entry: Any, where: str, design: Design, base: Scenario, source: s
         raise SpecError(source, f"{where}.name", "a name for a parameter that sets several paths")
     parameter = Parameter(
         name=name,
-        targets=tuple(targets),
+        targets=targets,
         values=None if values is None else tuple(values),
         low=low,
         high=high,
@@ -384,24 +380,30 @@ def _parameter(entry: Any, where: str, design: Design, base: Scenario, source: s
     return parameter
 
 
-def _try_outcomes(base: Scenario, metrics, series, source: str) -> None:
-    """Compute every outcome on a short run, so a wrong argument fails before the sweep."""
-    from abm.run import run
-    from abm.sweep.series import evaluate_series
-
-    result = run(base, 0, until=min(base.end, base.start + dt.timedelta(weeks=8)))
-    for name in metrics:
+def resolve_targets(base: Scenario, paths: list[str], scale: bool, source: str, field: str
+                    ) -> tuple[tuple[str, Any], ...]:
+    """The concrete scenario paths that `paths` name (`[*]` and `[field="value"]` resolved)
+    with their values in `base`; SpecError (at `field` of `source`) if one names nothing."""
+    raw_base = to_dict(base)
+    targets = []
+    for path in paths:
         try:
-            outcome_kinds.evaluate(result, [name])
-        except (ValueError, KeyError, IndexError) as err:
-            raise SpecError(source, "outcomes.metrics", f"a computable outcome ({err})",
-                            name) from None
-    for name in series:
-        try:
-            evaluate_series(result, [name])
-        except (ValueError, KeyError, IndexError) as err:
-            raise SpecError(source, "outcomes.series", f"a computable series ({err})",
-                            name) from None
+            concrete = canonical_path(raw_base, path, source)
+        except ScenarioError as err:
+            raise SpecError(source, field, err.expected, path) from None
+        for expanded in _expand(raw_base, concrete):
+            try:
+                targets.append((expanded, _get_path(raw_base, expanded)))
+            except (KeyError, IndexError, TypeError):
+                raise SpecError(source, field, f"a field of scenario {base.name!r} "
+                                "(for example market.halt_threshold)", path) from None
+    if not targets:
+        raise SpecError(source, field, "a path that matches at least one field", paths)
+    if scale:
+        for path, value in targets:
+            if not _scalable(value):
+                raise SpecError(source, field, f"a numeric field to scale ({path} is not)", value)
+    return tuple(targets)
 
 
 # --- small helpers ------------------------------------------------------------------------------

@@ -27,6 +27,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 KEYS = ("design_id", "replication_id")
+# Runs sorted at once while merging: bounds the parent's memory (a row is a few hundred bytes).
+MERGE_WINDOW_RUNS = 65_536
 PART = re.compile(r"part-(\d{6})\.parquet$")
 
 
@@ -47,6 +49,18 @@ def runs_schema(parameter_types: dict[str, pa.DataType], metrics: list[str]) -> 
     fields += [pa.field(name, kind) for name, kind in parameter_types.items()]
     fields += [pa.field(name, pa.float64()) for name in metrics]
     return pa.schema(fields)
+
+
+def described(schema: pa.Schema, fields: dict[str, dict[str, Any]], table: dict[str, Any]
+              ) -> pa.Schema:
+    """`schema` with each field's `fields[name]` (unit, description, ...) and the whole
+    `table` dict as JSON metadata, so a Parquet reader sees what every column means."""
+    out = []
+    for field in schema:
+        extra = fields.get(field.name)
+        out.append(field.with_metadata({k: json.dumps(v) if not isinstance(v, str) else v
+                                        for k, v in extra.items()}) if extra else field)
+    return pa.schema(out, metadata={"abm": json.dumps(table, default=str)})
 
 
 SERIES_SCHEMA = pa.schema([
@@ -161,30 +175,30 @@ class RunStore:
         write_atomic(pa.Table.from_pylist(rows, schema=self.schema), self.parts_dir / name)
 
     def merge(self) -> int:
-        """Fold the batches into runs.parquet, one file at a time, each run once. Returns the
-        number of runs in runs.parquet."""
+        """Fold the batches into runs.parquet in design order (sorted by design_id, then
+        replication_id), each run once (the first recorded), a window of design points at a
+        time so that memory stays bounded. Returns the number of runs in runs.parquet."""
         parts = self._part_ids(self.parts_dir)
         if not parts and self.runs_path.exists():
             return pq.ParquetFile(self.runs_path).metadata.num_rows
-        seen = np.zeros(self.shape, dtype=bool)
+        sources = self._sources()
+        n_designs, reps = self.shape
+        window = max(1, MERGE_WINDOW_RUNS // reps)
         tmp = self.runs_path.with_name(self.runs_path.name + ".tmp")
         count = 0
         with pq.ParquetWriter(tmp, self.schema, compression="zstd") as writer:
-            for path in self._sources():
-                for batch in pq.ParquetFile(path).iter_batches():
-                    d = batch.column("design_id").to_numpy()
-                    r = batch.column("replication_id").to_numpy()
-                    keep = ~seen[d, r]
-                    # a run twice in one batch cannot happen, but keep the first if it did
-                    _, first = np.unique(d * self.shape[1] + r, return_index=True)
-                    once = np.zeros(d.size, dtype=bool)
-                    once[first] = True
-                    keep &= once
-                    seen[d[keep], r[keep]] = True
-                    if keep.any():
-                        table = pa.Table.from_batches([batch]).filter(pa.array(keep))
-                        writer.write_table(table.cast(self.schema))
-                        count += int(keep.sum())
+            for low in range(0, n_designs, window):
+                inside = [("design_id", ">=", low), ("design_id", "<", low + window)]
+                table = pa.concat_tables([pq.read_table(path, filters=inside).cast(self.schema)
+                                          for path in sources])
+                if not table.num_rows:
+                    continue
+                key = (table.column("design_id").to_numpy() * reps
+                       + table.column("replication_id").to_numpy())
+                # np.unique gives each key's first occurrence (oldest file first) in key order
+                _, first = np.unique(key, return_index=True)
+                writer.write_table(table.take(pa.array(first)))
+                count += len(first)
         _fsync(tmp)
         os.replace(tmp, self.runs_path)
         for path in parts.values():

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import textwrap
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from abm.sweep import SpecError, design_table, load_spec
+import abm
+from abm.sweep import SpecError, design_table, load_spec, spec_from_dict
 from abm.sweep.spec import spec_seed_children
 from tests.sweep.conftest import SMALL, SMOKE
+
+MADE_UP = Path(__file__).resolve().parents[1] / "data" / "made_up.toml"
 
 
 def test_smoke_spec_loads_with_at_most_20_runs():
@@ -138,3 +144,28 @@ def test_a_parameter_may_name_an_event_by_its_label(write_spec):
     unknown = by_label.replace("China licences Dy/Tb magnets", "Nowhere")
     with pytest.raises(SpecError, match=r"parameters\[0\]\.path: expected exactly one list element"):
         load_spec(write_spec(unknown, "unknown.toml"))
+
+
+def test_a_spec_warns_when_a_later_event_resets_a_swept_field():
+    with pytest.warns(abm.OverriddenPathWarning, match=r"parameter 'review' sets "
+                      r"events\[0\].control.review_weeks, but event 1"):
+        spec_from_dict({
+            "sweep": {"name": "warned", "scenario": str(MADE_UP)},
+            "parameters": [{"name": "review", "path": "events[0].control.review_weeks",
+                            "values": [2.0, 8.0]}],
+            "outcomes": {"metrics": ["buyer_weeks_halted"]}})
+
+
+def test_a_spec_with_a_misspelt_outcome_stops_before_running(write_spec):
+    text = textwrap.dedent(f"""
+        [sweep]
+        scenario = "{MADE_UP}"
+        [[parameters]]
+        path = "market.halt_threshold"
+        values = [0.4, 0.6]
+        [outcomes]
+        metrics = ["exports_t:gallium:ATL:BORR:2024"]
+        """)
+    with pytest.raises(SpecError, match=r"outcomes.metrics: .*destination 'BORR'.*did you mean "
+                       r"'BOR'"):
+        load_spec(write_spec(text))

@@ -1,0 +1,237 @@
+"""The model as a plain function, for any sweep, optimisation or sensitivity tool:
+
+    f = abm.model_function("april-2025-controls",
+                           parameters={"approval": ["events[0].control.approval",
+                                                    "events[1].control.approval"],
+                                       "halt_threshold": "market.halt_threshold"},
+                           outcomes=["buyer_weeks_halted:USA", "exports_t:magnet:CHN:2025-05"],
+                           series=["exports_t:magnet:CHN:USA"],
+                           until=datetime.date(2025, 12, 31))
+    f({"approval": 0.4, "halt_threshold": 0.5}, seed=3)
+    # -> {"buyer_weeks_halted:USA": 41.0, "exports_t:magnet:CHN:2025-05": 812.4,
+    #     "exports_t:magnet:CHN:USA": array([...one value a month...])}
+
+`f` is picklable (a frozen dataclass holding the scenario), so it can be sent to worker
+processes; the same parameters and seed give the same numbers in any process. Everything is
+checked when `f` is built: each parameter's paths must name scenario fields, each outcome must
+be computable on this scenario (see `abm.outcomes`), and a parameter whose field a later event
+sets again inside the run raises `OverriddenPathWarning`. The sweep engine (`abm.sweep`) and
+the EMA Workbench adapter (`abm.ema`) both run the model through it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from abm.outcomes import Outcome, parse_all, periods
+from abm.run import Result, run
+from abm.scenario import Scenario, load, override
+
+
+class OverriddenPathWarning(UserWarning):
+    """A varied field is set again by a later event inside the run, so after that date the
+    varied value has no effect."""
+
+
+@dataclass(frozen=True)
+class ModelFunction:
+    """`f(params, seed) -> {outcome: value}`; see the module docstring. Metrics are floats,
+    series are 1-D float arrays over `periods(name)`."""
+
+    base: Scenario
+    parameters: tuple  # of abm.sweep.spec.Parameter
+    metrics: tuple[Outcome, ...]
+    series: tuple[Outcome, ...] = ()
+    until: dt.date | None = None
+
+    @property
+    def parameter_names(self) -> list[str]:
+        return [p.name for p in self.parameters]
+
+    @property
+    def outcome_names(self) -> list[str]:
+        return [o.name for o in (*self.metrics, *self.series)]
+
+    def periods(self, name: str) -> list[str]:
+        """The periods (months `YYYY-MM` or weeks' first days) of series `name`'s values."""
+        for outcome in self.series:
+            if outcome.name == name:
+                return periods(outcome.kind, self.base, self.until)
+        raise KeyError(f"{name!r} is not a series of this function (series: "
+                       f"{[o.name for o in self.series]})")
+
+    def scenario(self, params: Mapping[str, Any]) -> Scenario:
+        """The base scenario with `params` applied (a parameter left out keeps its base
+        value); ValueError naming an unknown parameter or a value the scenario rejects."""
+        known = {p.name: p for p in self.parameters}
+        unknown = sorted(set(params) - set(known))
+        if unknown:
+            raise ValueError(f"unknown parameters {unknown}: expected some of {sorted(known)}")
+        changes: dict[str, Any] = {}
+        for name, value in params.items():
+            parameter = known[name]
+            changes.update(parameter.changes(parameter.cast(value)))
+        return override(self.base, changes, source=f"scenario {self.base.name!r}")
+
+    def run(self, scenario: Scenario, seed: int) -> Result:
+        return run(scenario, seed, until=self.until)
+
+    def measure(self, result: Result) -> dict[str, Any]:
+        """Every metric (float) and series (array) of a finished run."""
+        out: dict[str, Any] = self.metric_values(result)
+        out.update((o.name, o.series_values(result)) for o in self.series)
+        return out
+
+    def metric_values(self, result: Result) -> dict[str, float]:
+        return {o.name: o.value(result) for o in self.metrics}
+
+    def series_table(self, result: Result) -> pa.Table:
+        """The series of a finished run as one long table (`series`, `period`, `key`,
+        `value`), the layout of a sweep's `series/` files."""
+        parts = [o.series_rows(result) for o in self.series]
+        names = [np.full(len(p[0]), o.name, dtype=object)
+                 for o, p in zip(self.series, parts, strict=True)]
+        return pa.table({
+            "series": pa.array(np.concatenate(names) if names else [], pa.string()),
+            "period": pa.array(np.concatenate([p[0] for p in parts]) if parts else [],
+                               pa.string()),
+            "key": pa.array(np.concatenate([p[1] for p in parts]) if parts else [], pa.string()),
+            "value": pa.array(np.concatenate([p[2] for p in parts]) if parts else [],
+                              pa.float64()),
+        })
+
+    def __call__(self, params: Mapping[str, Any], seed: int) -> dict[str, Any]:
+        return self.measure(self.run(self.scenario(params), int(seed)))
+
+
+def model_function(scenario: Scenario | str | Path, parameters: Mapping[str, Any] | None = None,
+                   outcomes: Sequence[str] = (), series: Sequence[str] = (),
+                   until: dt.date | str | None = None) -> ModelFunction:
+    """Build `f(params, seed) -> dict` for `scenario` (a Scenario, a built-in name or a file).
+
+    `parameters` maps each name to a scenario path, a list of paths (one value sets them all),
+    or a dict `{"paths": [...], "scale": True, "integer": True}` (`scale` multiplies the base
+    values by the parameter, as in a sweep spec). `outcomes` are metric names and `series`
+    series names of `abm.outcomes`."""
+    from abm.sweep.spec import Parameter, resolve_targets
+
+    base = scenario if isinstance(scenario, Scenario) else load(scenario)
+    if isinstance(until, str):
+        until = dt.date.fromisoformat(until)
+    if until is not None and not base.start <= until <= base.end:
+        raise ValueError(f"until: expected a date between the scenario's start {base.start} and "
+                         f"end {base.end}, got {until}")
+    built = []
+    for name, entry in (parameters or {}).items():
+        where = f"parameters[{name!r}]"
+        if isinstance(entry, str):
+            entry = {"paths": [entry]}
+        elif isinstance(entry, Sequence):
+            entry = {"paths": list(entry)}
+        if not isinstance(entry, Mapping) or not entry.get("paths"):
+            raise ValueError(f"{where}: expected a scenario path, a list of paths or "
+                             f"{{'paths': [...], 'scale': bool}}, got {entry!r}")
+        unknown = sorted(set(entry) - {"paths", "scale", "integer"})
+        if unknown:
+            raise ValueError(f"{where}: unknown keys {unknown} (expected paths, scale, integer)")
+        paths = [entry["paths"]] if isinstance(entry["paths"], str) else list(entry["paths"])
+        scale = bool(entry.get("scale", False))
+        targets = resolve_targets(base, paths, scale, "model_function", where)
+        built.append(Parameter(name=name, targets=targets, scale=scale,
+                               integer=bool(entry.get("integer", False))))
+    function = ModelFunction(base=base, parameters=tuple(built),
+                             metrics=parse_all(outcomes, base, until),
+                             series=parse_all(series, base, until, series=True), until=until)
+    if not function.outcome_names:
+        raise ValueError("outcomes: expected at least one metric or series name")
+    if len(set(function.outcome_names)) != len(function.outcome_names):
+        raise ValueError(f"outcomes: expected names without repeats, got "
+                         f"{function.outcome_names}")
+    warn_overridden(function.parameters, base, until)
+    return function
+
+
+# --- swept fields that a later event sets again ---------------------------------------------------
+
+_EVENT_FIELD = re.compile(r"^events\[(\d+)\]\.(control|changes)\.(.+)$")
+_CONTROL_FIELD = re.compile(r"^controls\.([^.]+)\.([^.]+)\.(.+)$")
+
+
+def overridden(parameters, base: Scenario, until: dt.date | None = None) -> list[str]:
+    """One line for each varied licence-regime field that a later event (an `export_control`
+    or `licence_policy` event, or a dated deal's term) on the same State and good sets again
+    before the run ends: after that date the varied value does nothing."""
+    last = base.end if until is None else min(until, base.end)
+    setters = _regime_setters(base)
+    lines = []
+    for parameter in parameters:
+        for path, _ in parameter.targets:
+            target = _regime_field(base, path)
+            if target is None:
+                continue
+            state, good, field, when = target
+            for later, label, fields in setters.get((state, good), ()):
+                if when < later and later[0] <= last and (
+                        fields is None or any(_overlaps(field, f) for f in fields)):
+                    lines.append(f"parameter {parameter.name!r} sets {path}, but {label} sets "
+                                 f"{field} again on {later[0]}, inside the run: the varied value "
+                                 "has no effect after that date")
+                    break
+    return lines
+
+
+def warn_overridden(parameters, base: Scenario, until: dt.date | None = None) -> list[str]:
+    lines = overridden(parameters, base, until)
+    for line in lines:
+        warnings.warn(line, OverriddenPathWarning, stacklevel=3)
+    return lines
+
+
+def _overlaps(field: str, other: str) -> bool:
+    # approval_by_destination and approval_by_destination.USA set the same table
+    return field == other or field.startswith(other + ".") or other.startswith(field + ".")
+
+
+def _regime_field(base: Scenario, path: str):
+    """(state, good, field, (date, order)) of a licence-regime field path, else None."""
+    match = _CONTROL_FIELD.match(path)
+    if match:
+        return match.group(1), match.group(2), match.group(3), (base.start, -1)
+    match = _EVENT_FIELD.match(path)
+    if match:
+        index = int(match.group(1))
+        event = base.events[index]
+        if event.kind in ("export_control", "licence_policy"):
+            return event.state, event.good, match.group(3), (event.date, index)
+    return None
+
+
+def _regime_setters(base: Scenario) -> dict:
+    """(state, good) -> [((date, order), label, fields or None for all fields)]."""
+    setters: dict = {}
+    for index, event in enumerate(base.events):
+        label = f"event {index} ({event.kind}{', ' + repr(event.label) if event.label else ''})"
+        if event.kind == "export_control":
+            setters.setdefault((event.state, event.good), []).append(
+                ((event.date, index), label, None))
+        elif event.kind == "licence_policy":
+            setters.setdefault((event.state, event.good), []).append(
+                ((event.date, index), label, tuple(event.changes)))
+        elif event.kind == "deal" and event.deal in base.deals:
+            for term in base.deals[event.deal].terms:
+                if term.kind not in ("export_control", "licence_policy"):
+                    continue
+                when = event.date + dt.timedelta(weeks=term.after_weeks)
+                fields = None if term.kind == "export_control" else tuple(term.changes)
+                setters.setdefault((term.state, term.good), []).append(
+                    ((when, index), f"{label}'s term {term.kind}", fields))
+    return setters
