@@ -8,6 +8,9 @@ An outcome is `kind:part:part...`. Metrics (one number a run):
 - `export_share:GOOD:ORIGIN:DESTINATION:PERIOD`  the destination's share of those exports;
 - `min_monthly_exports_t:GOOD:ORIGIN[:DESTINATION]:PERIOD`  the lowest month's exports;
 - `buyer_weeks_halted[:COUNTRY[:SECTOR]]`  buyer-weeks in which a buyer was halted;
+- `capacity_weeks_halted[:COUNTRY[:SECTOR]]`  weeks of capacity halted (halts as shares of
+  capacity, not counts of buyers);
+- `output_lost_usd[:COUNTRY[:SECTOR]]`  value of output lost for want of goods;
 - `shortfall_t:GOOD[:COUNTRY[:SECTOR]]`  cumulative unmet demand, tonnes;
 - `peak_price_ratio:GOOD:REGION`  the highest weekly price over its reference price;
 - `price_ratio_at:GOOD:REGION:DATE`  the price in the week containing DATE over its reference.
@@ -75,6 +78,11 @@ METRICS = {kind.name: kind for kind in (
     Kind("buyer_weeks_halted", ("country?", "sector?"), "buyer-weeks",
          "weeks in which a buyer (in COUNTRY, SECTOR) covered less than halt_threshold of "
          "its demand, summed over buyers"),
+    Kind("capacity_weeks_halted", ("country?", "sector?"), "capacity-weeks",
+         "weeks of the capacity (demand) of buyers (in COUNTRY, SECTOR) that was halted: "
+         "halted buyers' demand summed over weeks, over the usual weekly demand"),
+    Kind("output_lost_usd", ("country?", "sector?"), "USD",
+         "value of the output buyers (in COUNTRY, SECTOR) lost for want of goods"),
     Kind("shortfall_t", ("good", "country?", "sector?"), "t",
          "unmet demand for GOOD (in COUNTRY, SECTOR) over the run"),
     Kind("peak_price_ratio", ("good", "region"), "ratio",
@@ -405,6 +413,19 @@ def _buyer_weeks_halted(result, outcome: Outcome) -> float:
     return float(np.round(halted[:, _group_mask(result, outcome)]).sum())
 
 
+def _capacity_weeks_halted(result, outcome: Outcome) -> float:
+    buyer = result.model.recorder.buyer
+    mask = _group_mask(result, outcome)
+    halted = buyer["halted_demand_t"][: result.weeks, mask].sum()
+    usual = buyer["demand_t"][: result.weeks, mask].sum() / max(result.weeks, 1)
+    return float(halted / usual) if usual > 0 else 0.0
+
+
+def _output_lost_usd(result, outcome: Outcome) -> float:
+    lost = result.model.recorder.buyer["output_lost_usd"][: result.weeks]
+    return float(lost[:, _group_mask(result, outcome)].sum())
+
+
 def _shortfall_t(result, outcome: Outcome) -> float:
     shortfall = result.model.recorder.buyer["shortfall_t"][: result.weeks]
     return float(shortfall[:, _group_mask(result, outcome)].sum())
@@ -435,6 +456,8 @@ _METRIC_FUNCTIONS = {
     "export_share": _export_share,
     "min_monthly_exports_t": _min_monthly_exports_t,
     "buyer_weeks_halted": _buyer_weeks_halted,
+    "capacity_weeks_halted": _capacity_weeks_halted,
+    "output_lost_usd": _output_lost_usd,
     "shortfall_t": _shortfall_t,
     "peak_price_ratio": _peak_price_ratio,
     "price_ratio_at": _price_ratio_at,

@@ -32,8 +32,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from abm.plots import DPI  # noqa: E402
 from abm.sweep import load_runs, run_sweep, spec_from_dict  # noqa: E402
-from abm.sweep.plots import DPI, heatmap  # noqa: E402
+from abm.sweep.plots import heatmap  # noqa: E402
 
 OUT = Path(__file__).resolve().parent.parent / "results" / "e03_licence_sweep"
 SCENARIO = "april-2025-controls"
@@ -85,8 +86,9 @@ def main() -> int:
     runs = runs[runs["status"] == "ok"].copy()
 
     weeks = (spec.until - spec.base.start).days // 7 + 1
-    buyers = pd.Series([g.count for g in spec.base.buyers],
-                       index=[g.country for g in spec.base.buyers]).groupby(level=0).sum()
+    finals = [g for g in spec.base.buyers if g.good == "magnet"]
+    buyers = pd.Series([g.count for g in finals],
+                       index=[g.country for g in finals]).groupby(level=0).sum()
     for country in COUNTRIES:
         runs[f"share_halted:{country}"] = (runs[f"buyer_weeks_halted:{country}"]
                                            / (buyers[country] * weeks))

@@ -318,6 +318,12 @@ def write_summary(summary: pd.DataFrame, levers: dict, runs: int,
         "",
         markdown_table(weights),
         "",
+        "A cost of zero makes chip easing free to the US (its chip revenue is then a gain), so "
+        "the bargain is full easing; as the cost rises above what US chipmakers earn on a chip "
+        "(about USD 22,000 here) easing becomes a concession and the bargain moves to partial "
+        "easing; at USD 80,000 no design leaves both sides better off than no deal (the "
+        "bargaining set is the disagreement point alone).",
+        "",
         "## The bargaining set (both sides better off than without a deal; none better for both)",
         "",
         markdown_table(best[[*levers, *OUTCOMES]]),

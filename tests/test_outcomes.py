@@ -178,3 +178,18 @@ def test_no_outcome_string_gives_a_silent_zero(kind, parts):
     if outcome.kind.name in ("buyer_weeks_halted", "shortfall_t"):
         assert _group_mask(result, outcome).any()
     assert np.isfinite(value)
+
+
+def test_halts_as_capacity_and_output_lost_match_the_weekly_table():
+    result = abm.run(abm.load("history-2025"), seed=2, until=dt.date(2025, 12, 31))
+    weekly = result.weekly
+    auto = weekly[(weekly["country"] == "USA") & (weekly["sector"] == "automotive")]
+    got = abm.outcomes.evaluate(result, ["capacity_weeks_halted:USA:automotive",
+                                         "output_lost_usd:USA:automotive",
+                                         "output_lost_usd"])
+    expected = auto["halted_demand_t"].sum() / auto["demand_t"].mean()
+    assert got["capacity_weeks_halted:USA:automotive"] == pytest.approx(expected, rel=1e-9)
+    assert got["output_lost_usd:USA:automotive"] == pytest.approx(auto["output_lost_usd"].sum())
+    assert got["output_lost_usd"] == pytest.approx(weekly["output_lost_usd"].sum())
+    assert got["output_lost_usd"] > 0  # somebody runs short in 2025
+    assert got["output_lost_usd"] >= got["output_lost_usd:USA:automotive"] >= 0
