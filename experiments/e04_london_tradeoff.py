@@ -274,7 +274,7 @@ def weight_table(runs: pd.DataFrame, levers: dict, config) -> pd.DataFrame:
 
 
 def write_summary(summary: pd.DataFrame, levers: dict, runs: int,
-                  weights: pd.DataFrame) -> Path:
+                  weights: pd.DataFrame, revenue_per_chip: float) -> Path:
     """Headline effects of each lever, in words and numbers, for readers of results/."""
     def spread(outcome: str, lever: str) -> str:
         means = summary.groupby(lever)[outcome].mean()
@@ -320,9 +320,10 @@ def write_summary(summary: pd.DataFrame, levers: dict, runs: int,
         "",
         "A cost of zero makes chip easing free to the US (its chip revenue is then a gain), so "
         "the bargain is full easing; as the cost rises above what US chipmakers earn on a chip "
-        "(about USD 22,000 here) easing becomes a concession and the bargain moves to partial "
-        "easing; at USD 80,000 no design leaves both sides better off than no deal (the "
-        "bargaining set is the disagreement point alone).",
+        f"(about USD {revenue_per_chip:,.0f} here, from `runs.csv`) easing becomes a "
+        "concession and the bargain moves to partial easing; at USD 80,000 no design leaves "
+        "both sides better off than no deal (the bargaining set is the disagreement point "
+        "alone).",
         "",
         "## The bargaining set (both sides better off than without a deal; none better for both)",
         "",
@@ -364,8 +365,12 @@ def main() -> None:
     summary.to_csv(OUT / "summary.csv", index=False, float_format="%.6g")
     weights = weight_table(runs, levers, config)
     weights.to_csv(OUT / "weights.csv", index=False, float_format="%.6g")
+    eased = runs.groupby(runs["chip_easing"] == runs["chip_easing"].max())[
+        ["usa_chip_revenue_usd", "usa_partner_compute_units"]].mean()
+    extra = eased.loc[True] - eased.loc[False]
+    revenue_per_chip = extra["usa_chip_revenue_usd"] / max(extra["usa_partner_compute_units"], 1.0)
     figures = heatmaps(summary, levers) + [tradeoff(summary), write_summary(
-        summary, levers, len(runs), weights), OUT / "weights.csv"]
+        summary, levers, len(runs), weights, revenue_per_chip), OUT / "weights.csv"]
     manifest = {
         "experiment": "e04_london_tradeoff",
         "scenario": SCENARIO,
