@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
+import warnings
 from pathlib import Path
 
 from tqdm import tqdm
 
 import abm
-from abm.output import write_run
+from abm import limits
+from abm.output import OutputError, check_target, safe_name, write_run
+from abm.plots import FigureWarning
 from abm.scenario import ScenarioError, builtin_descriptions
 from abm.sweep.cli import add_subcommands as add_sweep_subcommands
 
@@ -22,19 +25,37 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
 
 
+def seed_number(text: str) -> int:
+    """A seed as NumPy takes it: a whole number in [0, 2**63)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"expected a whole number in [0, 2**63), got {text!r}")
+    return value
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     config = abm.load(args.scenario)
     if args.until is not None and not config.start <= args.until <= config.end:
         raise ScenarioError(
             args.scenario, "--until", f"a date between {config.start} and {config.end}"
         )
-    out = Path(args.out) if args.out else Path("out") / f"{config.name}-seed{args.seed}"
+    out = (Path(args.out) if args.out
+           else Path("out") / f"{safe_name(config.name)}-seed{args.seed}")
+    check_target(out)
+    limits.check_run(config, args.until, args.allow_large)
     last = args.until or config.end
-    weeks = (last - config.start).days // 7 + 1
+    weeks = limits.run_weeks(config, args.until)
     with tqdm(total=weeks, unit="week", desc=config.name, delay=0.5, disable=args.quiet) as bar:
         result = abm.run(config, seed=args.seed, until=args.until,
                          progress=lambda done: bar.update(done - bar.n))
-    written = write_run(result, out, {"until": last.isoformat()})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", FigureWarning)
+        written = write_run(result, out, {"until": last.isoformat()})
+    for warning in caught:
+        print(f"abm: warning: {warning.message}; the tables are written", file=sys.stderr)
     if not args.quiet:
         print(f"wrote {len(written)} files to {out}")
     return 0
@@ -62,11 +83,14 @@ def parser() -> argparse.ArgumentParser:
                          "manifest into DIR.")
     run.add_argument("scenario", metavar="SCENARIO",
                      help="a built-in scenario name (see `abm scenarios`) or a TOML file")
-    run.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    run.add_argument("--out", metavar="DIR", help="output directory "
-                     "(default out/SCENARIO-seedN); replaced only when the run succeeds")
+    run.add_argument("--seed", type=seed_number, default=0, help="random seed (default 0)")
+    run.add_argument("--out", metavar="DIR", help="output directory (default "
+                     "out/SCENARIO-seedN); a new or empty folder, or one abm wrote, replaced "
+                     "only when the run succeeds")
     run.add_argument("--until", type=_date, metavar="DATE",
                      help="stop after the week containing DATE (YYYY-MM-DD)")
+    run.add_argument("--allow-large", action="store_true",
+                     help=f"run even above {limits.MAX_RUN_BUYER_WEEKS:,} buyer-weeks")
     run.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     run.set_defaults(func=cmd_run)
 
@@ -81,8 +105,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.func(args)
-    except ScenarioError as err:
+    except (ScenarioError, OutputError, limits.TooMuchWork) as err:
         print(f"abm: error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:
+        print(f"abm: error: {err.filename or ''}: {err.strerror or err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("abm: interrupted; nothing was written", file=sys.stderr)

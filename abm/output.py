@@ -1,20 +1,41 @@
-"""Writing a run to a directory: tables, figures and a manifest, all or nothing.
+"""Writing a run to a directory: tables, figures and a manifest, all or nothing, never over a
+user's files.
 
-Everything is written into a temporary sibling directory first, which replaces the target only
-once complete, so an interrupted or failed run never leaves half-written output.
+Everything is written into a staging sibling directory first, which replaces the target only
+once complete, so an interrupted or failed run never leaves half-written output. The target may
+be replaced only when it is new, empty, or a folder that abm wrote (its `manifest.json` says
+so, and holds nothing the manifest does not list); anything else is refused before any work.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import math
+import os
+import re
+import secrets
 import shutil
 import subprocess
-import tempfile
+import warnings
 from pathlib import Path
+
+import pandas as pd
 
 import abm
 from abm import plots
+
+MANIFEST = "manifest.json"
+# Staging folders are `.NAME.abm-PID-HEX` (and `...-old` for the folder being replaced), so a
+# later writer can tell its own leftovers (a dead PID) from anything else in the parent.
+_STAGING = re.compile(r"\.(?P<name>.+)\.abm-(?P<pid>\d+)-[0-9a-f]{8}(-old)?")
+# Text cells a spreadsheet would read as a formula (`=cmd|...`, `+1+1`, `@SUM(...)`, `-1+1`).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+class OutputError(ValueError):
+    """An output path cannot be used without destroying something; the message names the
+    path and what was expected, and is meant to be shown to the user as it is."""
 
 
 def git_commit() -> str | None:
@@ -43,43 +64,177 @@ def manifest(result, extra: dict | None = None) -> dict:
     }
 
 
+def safe_name(name: str) -> str:
+    """A file-name slug of a scenario name: letters, digits, `.`, `_` and `-` only, never
+    starting with a dot, so a name such as `../../x` or `/etc/x` stays one folder name."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip(".-")
+    return slug or "scenario"
+
+
+def _owned_entries(folder: Path) -> set[str] | None:
+    """The names abm lists in `folder`'s manifest (None when abm did not write the folder).
+    Manifests from before file lists were kept list nothing and own the whole folder."""
+    try:
+        info = json.loads((folder / MANIFEST).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if not isinstance(info, dict) or "package_version" not in info:
+        return None
+    files = info.get("files")
+    if files is None:
+        return {entry.name for entry in folder.iterdir()}
+    return {str(name) for name in files} | {MANIFEST} if isinstance(files, list) else None
+
+
+def check_target(target: Path) -> None:
+    """Raise OutputError unless `target` can be written (and replaced) without destroying
+    anything abm did not write: it is new, an empty folder, or an abm output folder."""
+    target = Path(target)
+    resolved = target.resolve()
+    if resolved == Path(resolved.anchor):
+        raise OutputError(f"{target}: expected an output folder, not the root of the file system")
+    cwd = Path.cwd().resolve()
+    if resolved == cwd or resolved in cwd.parents:
+        raise OutputError(f"{target}: expected an output folder, not the current folder or one "
+                          "that contains it")
+    if target.is_symlink() or (target.exists() and not target.is_dir()):
+        raise OutputError(f"{target}: expected a folder, but it is a file; choose another "
+                          "output folder")
+    ancestor = target.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise OutputError(f"{target}: expected a folder path, but {ancestor} is a file")
+    if not target.exists():
+        return
+    entries = {entry.name for entry in target.iterdir()}
+    if not entries:
+        return
+    owned = _owned_entries(target)
+    if owned is None:
+        shown = ", ".join(sorted(entries)[:3]) + (", ..." if len(entries) > 3 else "")
+        raise OutputError(f"{target}: expected a new or empty folder, or one abm wrote (it holds "
+                          f"{shown} and no abm manifest); choose another output folder")
+    foreign = sorted(entries - owned)
+    if foreign:
+        raise OutputError(f"{target}: expected only what abm wrote there, but it also holds "
+                          f"{', '.join(foreign[:3])}; move those files or choose another output "
+                          "folder")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _clean_stale_staging(target: Path) -> None:
+    """Remove the staging folders of `target` left by writers that were killed."""
+    for entry in target.parent.glob(f".{glob_escape(target.name)}.abm-*"):
+        match = _STAGING.fullmatch(entry.name)
+        if (match and match["name"] == target.name and entry.is_dir() and not entry.is_symlink()
+                and not _pid_alive(int(match["pid"]))):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def glob_escape(name: str) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", name)
+
+
+def _make_staging(target: Path) -> Path:
+    while True:
+        staging = target.parent / f".{target.name}.abm-{os.getpid()}-{secrets.token_hex(4)}"
+        try:
+            # os.mkdir honours the umask (tempfile.mkdtemp would make it private, 0700)
+            staging.mkdir()
+        except FileExistsError:
+            continue
+        return staging
+
+
 @contextlib.contextmanager
 def atomic_directory(target: Path):
-    """Yield a temporary directory that replaces `target` when the block succeeds."""
+    """Yield a staging directory that replaces `target` when the block succeeds.
+
+    Raises OutputError before the block runs (and again before replacing, in case the target
+    changed meanwhile) if replacing `target` could destroy something abm did not write."""
     target = Path(target)
+    check_target(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    _clean_stale_staging(target)
+    staging = _make_staging(target)
     try:
         yield staging
+        check_target(target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     old = None
     if target.exists():
-        old = target.with_name(f".{target.name}.old-{staging.name.rsplit('.', 1)[-1]}")
+        old = staging.with_name(staging.name + "-old")
         target.rename(old)
     staging.rename(target)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy whose text cells that a spreadsheet would run as a formula are prefixed with a
+    quote (OWASP's advice on CSV injection); numbers are untouched."""
+    out = frame.copy()
+    for column in out.columns:
+        values = out[column]
+        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
+            continue
+        risky = values.map(lambda v: isinstance(v, str) and v.startswith(_FORMULA_START))
+        if risky.any():
+            out[column] = values.astype(object).where(~risky, "'" + values.astype(str))
+    return out
+
+
+def _csv(frame: pd.DataFrame, path: Path, **options) -> None:
+    neutralise_formulas(frame).to_csv(path, index=False, **options)
+
+
+def _finite_json(value):
+    """`value` with NaN and infinities as null: strict JSON, which every reader accepts."""
+    if isinstance(value, dict):
+        return {k: _finite_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite_json(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
 def write_run(result, directory: Path, extra_manifest: dict | None = None) -> list[Path]:
-    """Write the weekly tables, the customs table, the ledger, figures and manifest."""
+    """Write the weekly tables, the customs table, the ledger, figures and manifest.
+
+    A figure that cannot be drawn does not lose the run: it is left out, named in the
+    manifest (`figures_not_drawn`) and reported as a `plots.FigureWarning`."""
     with atomic_directory(Path(directory)) as staging:
-        result.weekly.to_csv(staging / "weekly.csv", index=False, float_format="%.6g")
-        result.prices.to_csv(staging / "weekly_prices.csv", index=False, float_format="%.6g")
-        result.production.to_csv(staging / "weekly_production.csv", index=False,
-                                 float_format="%.6g")
-        result.licences.to_csv(staging / "weekly_licences.csv", index=False, float_format="%.6g")
-        result.customs_monthly.to_csv(staging / "customs_monthly.csv", index=False)
-        result.chip_sales.to_csv(staging / "weekly_chip_sales.csv", index=False, float_format="%.6g")
-        result.chip_access.to_csv(staging / "weekly_chip_access.csv", index=False,
-                                  float_format="%.6g")
-        result.pain.to_csv(staging / "weekly_pain.csv", index=False, float_format="%.6g")
+        _csv(result.weekly, staging / "weekly.csv", float_format="%.6g")
+        _csv(result.prices, staging / "weekly_prices.csv", float_format="%.6g")
+        _csv(result.production, staging / "weekly_production.csv", float_format="%.6g")
+        _csv(result.licences, staging / "weekly_licences.csv", float_format="%.6g")
+        _csv(result.customs_monthly, staging / "customs_monthly.csv")
+        _csv(result.chip_sales, staging / "weekly_chip_sales.csv", float_format="%.6g")
+        _csv(result.chip_access, staging / "weekly_chip_access.csv", float_format="%.6g")
+        _csv(result.pain, staging / "weekly_pain.csv", float_format="%.6g")
         result.shipments.to_parquet(staging / "shipments.parquet", index=False)
-        plots.standard_figures(result, staging)
+        _, not_drawn = plots.standard_figures(result, staging)
         info = manifest(result, extra_manifest)
         info["balance_t"] = result.material_balance()
-        (staging / "manifest.json").write_text(json.dumps(info, indent=2) + "\n")
+        if not_drawn:
+            info["figures_not_drawn"] = not_drawn
+        info["files"] = sorted([p.name for p in staging.iterdir()] + [MANIFEST])
+        (staging / MANIFEST).write_text(json.dumps(_finite_json(info), indent=2,
+                                                   allow_nan=False) + "\n")
         names = sorted(p.name for p in staging.iterdir())
+    for problem in not_drawn:
+        warnings.warn(f"{Path(directory) / problem}", plots.FigureWarning, stacklevel=2)
     return [Path(directory) / name for name in names]

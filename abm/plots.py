@@ -10,9 +10,14 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 DPI = 100
+
+
+class FigureWarning(UserWarning):
+    """A figure of a run could not be drawn; the run's tables are written all the same."""
 
 
 def labelled_events(events, start: dt.date | None = None, end: dt.date | None = None):
@@ -80,19 +85,48 @@ def save(fig, path: Path, events=()) -> Path:
     return path
 
 
-def exports_by_destination(result, path: Path, good: str = "magnet", origin: str = "CHN") -> Path:
-    """Monthly exports of `good` from `origin`, stacked by destination (customs table)."""
+def empty_panel(ax, note: str) -> None:
+    """An axis with nothing to draw: no ticks, and `note` saying why, in its middle."""
+    ax.text(0.5, 0.5, note, transform=ax.transAxes, ha="center", va="center", fontsize=9,
+            color="0.35", wrap=True)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def material_goods(config) -> list[str]:
+    """The goods with buyers and exporters (not the chip good, which has its own market)."""
+    return [g.name for g in config.goods if g.name != config.chips.good]
+
+
+def controlling_state(config) -> str:
+    """The State of the CHN price region (the one whose exports the figures follow), else the
+    first country."""
+    for country in config.countries:
+        if country.price_region == "CHN":
+            return country.code
+    return config.countries[0].code
+
+
+def exports_by_destination(result, path: Path, good: str | None = None,
+                           origin: str | None = None) -> Path:
+    """Monthly exports of `good` (default: the first material good) from `origin` (default:
+    the State of the CHN price region), stacked by destination (customs table)."""
+    good = good or (material_goods(result.config) or result.config.good_names())[0]
+    origin = origin or controlling_state(result.config)
     customs = result.customs_monthly
     flows = customs[(customs["good"] == good) & (customs["origin"] == origin)]
     table = flows.pivot_table(index="month", columns="destination", values="quantity_t",
                               aggfunc="sum").fillna(0.0)
-    table.index = pd.to_datetime(table.index + "-15")
     fig, ax = plt.subplots(figsize=(9, 4.5))
-    ax.stackplot(table.index, table.T.to_numpy(), labels=table.columns, alpha=0.85)
     ax.set_title(f"Monthly {good} exports from {origin} by destination (model customs table)")
+    if table.empty:
+        empty_panel(ax, f"no exports of {good} from {origin} in any whole month of this run")
+        return save(fig, path)
+    table.index = pd.to_datetime(table.index + "-15")
+    ax.stackplot(table.index, table.T.to_numpy(), labels=table.columns, alpha=0.85)
     ax.set_ylabel("tonnes per month")
     ax.legend(loc="upper left", ncol=len(table.columns), fontsize=8)
-    ax.set_ylim(0, table.sum(axis=1).max() * 1.35 if len(table) else 1)
+    ax.set_ylim(0, max(table.sum(axis=1).max(), 1e-9) * 1.35)
     date_axis(ax)
     mark_events(ax, result.config.events)
     return save(fig, path, result.config.events)
@@ -102,12 +136,16 @@ def prices(result, path: Path) -> Path:
     """Weekly price of each good inside and outside China."""
     frame = result.prices
     goods = list(dict.fromkeys(frame["good"]))
-    fig, axes = plt.subplots(len(goods), 1, figsize=(9, 3.2 * len(goods)), squeeze=False)
+    fig, axes = plt.subplots(max(1, len(goods)), 1, figsize=(9, 3.2 * max(1, len(goods))),
+                             squeeze=False)
+    if not goods:
+        empty_panel(axes[0, 0], "no prices recorded in this run")
+        return save(fig, path)
     for ax, good in zip(axes[:, 0], goods, strict=True):
-        for region, style in (("CHN", "-"), ("ROW", "-")):
+        for region in ("CHN", "ROW"):
             series = frame[(frame["good"] == good) & (frame["region"] == region)]
             label = "inside China" if region == "CHN" else "outside China"
-            ax.plot(pd.to_datetime(series["date"]), series["price_usd_per_kg"], style, label=label)
+            ax.plot(pd.to_datetime(series["date"]), series["price_usd_per_kg"], "-", label=label)
         ax.set_title(f"{good}: price inside and outside China")
         ax.set_ylabel("USD per kg")
         ax.set_ylim(bottom=0)
@@ -117,26 +155,36 @@ def prices(result, path: Path) -> Path:
     return save(fig, path, result.config.events)
 
 
-def buyers_halted(result, path: Path, good: str = "magnet") -> Path:
-    """Share of buyers' capacity halted each week by country, and inventory cover by country."""
+def buyers_halted(result, path: Path, good: str | None = None) -> Path:
+    """Share of buyers' capacity halted each week by country, and inventory cover by country
+    (default good: the first material good)."""
+    good = good or (material_goods(result.config) or result.config.good_names())[0]
     weekly = result.weekly[result.weekly["good"] == good]
     by_country = weekly.groupby(["date", "country"], as_index=False)[
         ["halted_demand_t", "demand_t", "inventory_t", "mean_demand_t"]
     ].sum()
-    by_country["cover_weeks"] = by_country["inventory_t"] / by_country["mean_demand_t"]
+    # a country whose buyers have no demand has no cover to show (not an infinite one)
+    demand = by_country["mean_demand_t"].where(by_country["mean_demand_t"] > 0)
+    by_country["cover_weeks"] = (by_country["inventory_t"] / demand).replace(
+        [np.inf, -np.inf], np.nan)
     by_country["halted_pct"] = 100 * by_country["halted_demand_t"] / by_country["demand_t"].where(
         by_country["demand_t"] > 0)
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6.5), sharex=True)
+    top.set_title(f"{good} users' capacity halted (less than half of weekly need met), by country")
+    bottom.set_title(f"{good} inventory held by buyers, by country")
+    if by_country.empty:
+        for ax in (top, bottom):
+            empty_panel(ax, f"no buyers of {good} in this run")
+        return save(fig, path)
     for country, rows in by_country.groupby("country"):
         dates = pd.to_datetime(rows["date"])
         top.plot(dates, rows["halted_pct"], label=country)
         bottom.plot(dates, rows["cover_weeks"], label=country)
-    top.set_title(f"{good} users' capacity halted (less than half of weekly need met), by country")
     top.set_ylabel("% of capacity halted")
     top.legend(fontsize=8, ncol=4)
-    bottom.set_title(f"{good} inventory held by buyers, by country")
     bottom.set_ylabel("weeks of demand")
-    bottom.set_ylim(bottom=0)
+    if by_country["cover_weeks"].notna().any():
+        bottom.set_ylim(bottom=0)
     for ax in (top, bottom):
         date_axis(ax)
         mark_events(ax, result.config.events)
@@ -165,13 +213,30 @@ def licences(result, path: Path) -> Path | None:
     return save(fig, path, result.config.events)
 
 
-def standard_figures(result, directory: Path) -> list[Path]:
-    """Write the standard figures of a run into `directory`; return their paths."""
+FIGURES = {
+    "exports_by_destination.png": exports_by_destination,
+    "prices.png": prices,
+    "buyers_halted.png": buyers_halted,
+    "licences.png": licences,
+}
+
+
+def standard_figures(result, directory: Path) -> tuple[list[Path], list[str]]:
+    """Write the standard figures of a run into `directory`. Returns the paths written and,
+    for each figure that could not be drawn, one line saying which and why: one figure never
+    loses the run."""
     directory = Path(directory)
-    made = [
-        exports_by_destination(result, directory / "exports_by_destination.png"),
-        prices(result, directory / "prices.png"),
-        buyers_halted(result, directory / "buyers_halted.png"),
-        licences(result, directory / "licences.png"),
-    ]
-    return [p for p in made if p is not None]
+    made, not_drawn = [], []
+    for name, draw in FIGURES.items():
+        open_before = set(plt.get_fignums())
+        try:
+            path = draw(result, directory / name)
+        except Exception as err:  # noqa: BLE001 - reported; the tables matter more than a figure
+            for number in set(plt.get_fignums()) - open_before:
+                plt.close(number)
+            (directory / name).unlink(missing_ok=True)
+            not_drawn.append(f"{name} not drawn ({type(err).__name__}: {err})")
+            continue
+        if path is not None:
+            made.append(path)
+    return made, not_drawn

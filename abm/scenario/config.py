@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -36,19 +37,51 @@ class ConfigError(ValueError):
         super().__init__(f"{path}: expected {expected}{shown}")
 
 
+# Sane bounds, checked at load time so that a typo cannot start a run that never ends or
+# exhausts memory: the calendar, transit lags (each week of lag is a slot of every buyer's
+# pipeline), buyers per group and growth rates (compounded over the run).
+FIRST_DATE = dt.date(1900, 1, 1)
+LAST_DATE = dt.date(2200, 12, 31)
+MAX_LAG_WEEKS = 520
+MAX_BUYERS_PER_GROUP = 1_000_000
+MAX_GROWTH_PER_YEAR = 10.0
+
+
+def _finite(path: str, value: float) -> None:
+    if not math.isfinite(value):
+        raise ConfigError(path, "a finite number (not nan or inf)", value)
+
+
 def _probability(path: str, value: float) -> None:
     if not 0.0 <= value <= 1.0:
         raise ConfigError(path, "a probability in [0, 1]", value)
 
 
 def _non_negative(path: str, value: float) -> None:
+    _finite(path, value)
     if value < 0:
         raise ConfigError(path, "a number >= 0", value)
 
 
 def _positive(path: str, value: float) -> None:
+    _finite(path, value)
     if value <= 0:
         raise ConfigError(path, "a number > 0", value)
+
+
+def _lag_weeks(path: str, value: float) -> None:
+    if not 0 <= value <= MAX_LAG_WEEKS:
+        raise ConfigError(path, f"a whole number of weeks in [0, {MAX_LAG_WEEKS}]", value)
+
+
+def _growth(path: str, value: float) -> None:
+    if not -1.0 < value <= MAX_GROWTH_PER_YEAR:
+        raise ConfigError(path, f"a rate in (-1, {MAX_GROWTH_PER_YEAR:g}] a year", value)
+
+
+def _calendar(path: str, value: dt.date) -> None:
+    if not FIRST_DATE <= value <= LAST_DATE:
+        raise ConfigError(path, f"a date between {FIRST_DATE} and {LAST_DATE}", str(value))
 
 
 @dataclass(frozen=True)
@@ -145,7 +178,8 @@ class Exporter:
         _non_negative(f"{path}.inventory_weeks", self.inventory_weeks)
         _positive(f"{path}.expansion_price_ratio", self.expansion_price_ratio)
         _non_negative(f"{path}.expansion_per_year", self.expansion_per_year)
-        _non_negative(f"{path}.expansion_lead_weeks", self.expansion_lead_weeks)
+        _growth(f"{path}.expansion_per_year", self.expansion_per_year)
+        _lag_weeks(f"{path}.expansion_lead_weeks", self.expansion_lead_weeks)
         for good, content in self.inputs.items():
             _positive(f"{path}.inputs.{good}", content)
 
@@ -179,10 +213,11 @@ class BuyerGroup:
             raise ConfigError(f"{path}.demand_t_per_year", "no demand or count in a group that "
                               "feeds producers (its demand is their input use)",
                               self.demand_t_per_year)
-        if self.count < 1:
-            raise ConfigError(f"{path}.count", "an integer >= 1", self.count)
+        if not 1 <= self.count <= MAX_BUYERS_PER_GROUP:
+            raise ConfigError(f"{path}.count", f"an integer in [1, {MAX_BUYERS_PER_GROUP:,}]",
+                              self.count)
         low, high = self.cover_weeks
-        if low < 0 or high < low:
+        if not (math.isfinite(low) and math.isfinite(high)) or low < 0 or high < low:
             raise ConfigError(
                 f"{path}.cover_weeks", "[low, high] with 0 <= low <= high", list(self.cover_weeks)
             )
@@ -238,11 +273,10 @@ class Market:
 
     def check(self, path: str) -> None:
         for route, weeks in self.transit_weeks.items():
-            if weeks < 0:
-                raise ConfigError(f"{path}.transit_weeks.{route}", "an integer >= 0", weeks)
+            _lag_weeks(f"{path}.transit_weeks.{route}", weeks)
         if "default" not in self.transit_weeks:
             raise ConfigError(f"{path}.transit_weeks", "a 'default' entry")
-        _non_negative(f"{path}.domestic_transit_weeks", self.domestic_transit_weeks)
+        _lag_weeks(f"{path}.domestic_transit_weeks", self.domestic_transit_weeks)
         _positive(f"{path}.order_adjust_weeks", self.order_adjust_weeks)
         _probability(f"{path}.halt_threshold", self.halt_threshold)
         _non_negative(f"{path}.demand_cv", self.demand_cv)
@@ -256,8 +290,9 @@ class Market:
         _positive(f"{path}.exporter_forecast_weeks", self.exporter_forecast_weeks)
         _non_negative(f"{path}.spot_premium", self.spot_premium)
         _positive(f"{path}.pressure_memory_weeks", self.pressure_memory_weeks)
-        if self.demand_growth_per_year <= -1.0:
-            raise ConfigError(f"{path}.demand_growth_per_year", "a rate > -1", self.demand_growth_per_year)
+        _growth(f"{path}.demand_growth_per_year", self.demand_growth_per_year)
+        if self.growth_reference is not None:
+            _calendar(f"{path}.growth_reference", self.growth_reference)
 
 
 @dataclass(frozen=True)
@@ -433,8 +468,8 @@ class ChipMarket:
                     raise ConfigError(f"{path}.{table}.{region}", "a region 'CHN' or 'ROW'", region)
                 if table == "demand_units_per_week":
                     _non_negative(f"{path}.{table}.{region}", value)
-                elif value <= -1.0:
-                    raise ConfigError(f"{path}.{table}.{region}", "a rate > -1", value)
+                else:
+                    _growth(f"{path}.{table}.{region}", value)
         _positive(f"{path}.order_memory_weeks", self.order_memory_weeks)
         _non_negative(f"{path}.inventory_weeks", self.inventory_weeks)
         _positive(f"{path}.production_adjust_weeks", self.production_adjust_weeks)
@@ -490,9 +525,9 @@ class Chipmaker:
             raise ConfigError(f"{path}.foundry", "no foundry (only designers have one)")
         _non_negative(f"{path}.capacity_units_per_week", self.capacity_units_per_week)
         _non_negative(f"{path}.fee_usd_per_unit", self.fee_usd_per_unit)
-        if self.capacity_growth_per_year <= -1.0:
-            raise ConfigError(f"{path}.capacity_growth_per_year", "a rate > -1")
+        _growth(f"{path}.capacity_growth_per_year", self.capacity_growth_per_year)
         _non_negative(f"{path}.substitution_growth_per_year", self.substitution_growth_per_year)
+        _growth(f"{path}.substitution_growth_per_year", self.substitution_growth_per_year)
         _probability(f"{path}.technology_drag", self.technology_drag)
         _probability(f"{path}.input_dependence", self.input_dependence)
         _non_negative(f"{path}.input_stock_weeks", self.input_stock_weeks)
@@ -711,6 +746,8 @@ class Scenario:
 
     def check(self) -> None:
         """Validate every object and every cross-reference; raises ConfigError."""
+        _calendar("scenario.start", self.start)
+        _calendar("scenario.end", self.end)
         if self.end <= self.start:
             raise ConfigError("scenario.end", f"a date after start {self.start}", str(self.end))
         if not self.goods:
@@ -792,6 +829,9 @@ class Scenario:
             payoff.check(f"payoffs.{code}")
             if payoff.partner:
                 known(f"payoffs.{code}.partner", payoff.partner, codes - {code}, "other country")
+        # the market's price rule has no meaning (and fails) without a single buyer
+        if not self.buyers:
+            raise ConfigError("buyers", "at least one [[buyers]] group")
         for route in self.market.transit_weeks:
             if route != "default":
                 for code in route.split("-"):

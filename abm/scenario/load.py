@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import math
 import re
 import tomllib
 import types
@@ -236,6 +237,11 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as err:
         raise ScenarioError(str(path), "", f"expected valid TOML ({err})") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(str(path), "", "expected a TOML text file (UTF-8), not binary data"
+                            ) from None
+    except RecursionError:
+        raise ScenarioError(str(path), "", "expected valid TOML (nested too deeply)") from None
     except OSError as err:
         raise ScenarioError(str(path), "", f"expected a readable file ({err.strerror})") from None
 
@@ -281,6 +287,18 @@ def build(cls: type, value: Any, path: str) -> Any:
     return cls(**kwargs)
 
 
+# No quantity of the model comes near this (world magnet demand is ~2e5 t a year); past it,
+# sums and products of tonnes and prices would lose precision or overflow.
+MAX_MAGNITUDE = 1e15
+
+
+def _check_magnitude(path: str, value: float) -> None:
+    if not math.isfinite(value):
+        raise ConfigError(path, "a finite number (not nan or inf)", value)
+    if abs(value) > MAX_MAGNITUDE:
+        raise ConfigError(path, f"a number of magnitude at most {MAX_MAGNITUDE:g}", value)
+
+
 def _convert(tp: Any, value: Any, path: str) -> Any:
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
@@ -310,9 +328,13 @@ def _convert(tp: Any, value: Any, path: str) -> Any:
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(path, "a number", value)
+        _check_magnitude(path, value)
         return float(value)
     if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(path, "a whole number", value)
+        _check_magnitude(path, value)
+        if value != int(value):
             raise ConfigError(path, "a whole number", value)
         return int(value)
     if tp is bool:
