@@ -86,9 +86,9 @@ def _owned_entries(folder: Path) -> set[str] | None:
     return {str(name) for name in files} | {MANIFEST} if isinstance(files, list) else None
 
 
-def check_target(target: Path) -> None:
-    """Raise OutputError unless `target` can be written (and replaced) without destroying
-    anything abm did not write: it is new, an empty folder, or an abm output folder."""
+def check_path(target: Path) -> None:
+    """Raise OutputError unless `target` can be an output folder at all: not the root, not
+    the current folder or one containing it, not a file, not under a file."""
     target = Path(target)
     resolved = target.resolve()
     if resolved == Path(resolved.anchor):
@@ -105,6 +105,13 @@ def check_target(target: Path) -> None:
         ancestor = ancestor.parent
     if not ancestor.is_dir():
         raise OutputError(f"{target}: expected a folder path, but {ancestor} is a file")
+
+
+def check_target(target: Path) -> None:
+    """Raise OutputError unless `target` can be written (and replaced) without destroying
+    anything abm did not write: it is new, an empty folder, or an abm output folder."""
+    target = Path(target)
+    check_path(target)
     if not target.exists():
         return
     entries = {entry.name for entry in target.iterdir()}

@@ -29,7 +29,9 @@ def add_subcommands(subparsers) -> None:
                        "Dask cluster with one worker per core")
     where.add_argument("--serial", action="store_true", help="run in this process (debugging)")
     sweep.add_argument("--batch-runs", type=int, default=256, metavar="K",
-                       help="write results every K runs (default 256)")
+                       help="write results every K runs or 2 seconds (default 256)")
+    sweep.add_argument("--allow-large", action="store_true",
+                       help="run even above the work limit (see docs/sweeps.md)")
     sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
     sweep.set_defaults(func=sweep_command)
 
@@ -70,12 +72,14 @@ def _fail(command: str, err: Exception) -> int:
 
 
 def sweep_command(args: argparse.Namespace) -> int:
-    from abm.sweep.runner import run_sweep
+    from abm.limits import TooMuchWork
+    from abm.sweep.runner import SchedulerError, SweepInterrupted, run_sweep
     from abm.sweep.spec import SpecError, load_spec
     from abm.sweep.store import SweepDirError
 
-    if args.workers is not None and args.workers < 1:
-        return _fail("sweep", ValueError("--workers: expected an integer >= 1"))
+    if args.workers is not None and not 1 <= args.workers <= 1024:
+        return _fail("sweep", ValueError(f"--workers: expected an integer in [1, 1024], got "
+                                         f"{args.workers}"))
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", OverriddenPathWarning)
@@ -84,11 +88,15 @@ def sweep_command(args: argparse.Namespace) -> int:
             print(f"abm sweep: warning: {warning.message}", file=sys.stderr)
         report = run_sweep(spec, args.out, workers=args.workers, scheduler=args.scheduler,
                            serial=args.serial, progress=not args.no_progress,
-                           batch_runs=max(1, args.batch_runs))
-    except (SpecError, ScenarioError, SweepDirError) as err:
+                           batch_runs=max(1, args.batch_runs), allow_large=args.allow_large)
+    except (SpecError, ScenarioError, SweepDirError, TooMuchWork, SchedulerError, OSError) as err:
         return _fail("sweep", err)
-    except OSError as err:
-        return _fail("sweep", err)
+    except SweepInterrupted as err:
+        print(f"abm sweep: interrupted; {err}", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("abm sweep: interrupted before any run was written", file=sys.stderr)
+        return 130
     print(report.summary())
     return 1 if report.not_done else 0
 

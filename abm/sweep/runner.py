@@ -16,9 +16,12 @@ import concurrent.futures as cf
 import contextlib
 import multiprocessing
 import os
-import shutil
+import re
+import signal
+import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,11 +31,22 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from abm import limits
 from abm.scenario import Scenario
 from abm.sweep.design import design_table, salib_problem
 from abm.sweep.metadata import column_descriptions, scenario_file
-from abm.sweep.spec import SweepSpec, load_spec, spec_seed_children
-from abm.sweep.store import SERIES_SCHEMA, RunStore, described, runs_schema, write_atomic
+from abm.sweep.spec import SweepSpec, design_points, load_spec, spec_seed_children
+from abm.sweep.store import (
+    SERIES_SCHEMA,
+    UNREADABLE,
+    RunStore,
+    check_sweep_folder,
+    described,
+    read_whole,
+    runs_schema,
+    write_atomic,
+    write_text_atomic,
+)
 
 
 @dataclass(frozen=True)
@@ -104,6 +118,129 @@ class SerialExecutor(cf.Executor):
         return future
 
 
+class SchedulerError(RuntimeError):
+    """The Dask scheduler cannot be reached, or was lost during the sweep."""
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped the sweep; the message says how many finished runs were kept."""
+
+
+def _worker_setup() -> None:
+    """In each pool worker: leave Ctrl-C to the parent (which stops the workers and says what
+    was kept), and exit as soon as the parent is gone, so that a killed sweep does not leave
+    workers running on for minutes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="abm-watch-parent", daemon=True).start()
+
+
+def _process_pool(workers: int) -> cf.ProcessPoolExecutor:
+    # A parent without other Python threads forks its workers, which then start with the model
+    # imported (importing it again costs about 3 s a worker). Forking while Python threads run
+    # (a Dask client, a progress bar, a replaced pool's manager) risks a lock held across the
+    # fork, so such a parent uses a fork server. (Native pools such as Arrow's and BLAS's reset
+    # themselves at fork.)
+    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("fork")
+    else:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["abm.sweep.runner"])
+    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                  initializer=_worker_setup)
+    # With fork, the first task starts every worker, before this process starts a thread.
+    pool.submit(int).result()
+    return pool
+
+
+def _stop_now(pool: cf.ProcessPoolExecutor) -> None:
+    """Stop a process pool without waiting for the chunks it is running."""
+    # ProcessPoolExecutor has no public way to end running workers before Python 3.14
+    # (terminate_workers); its `_processes` table has been stable since 3.2.
+    for process in list(getattr(pool, "_processes", {}).values()):
+        process.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+class _Workers:
+    """Where a sweep's chunks run: an executor and its number of slots, and what to do when
+    workers die. A local process pool is replaced (`restart`); a Dask client is watched
+    (`healthy`); Ctrl-C stops the pool's workers at once (`stop`)."""
+
+    def __init__(self, executor: cf.Executor, slots: int, workers: int | None = None,
+                 client=None):
+        self.executor = executor
+        self.slots = slots
+        self._workers = workers
+        self._client = client
+
+    @property
+    def restartable(self) -> bool:
+        return self._workers is not None
+
+    def restart(self) -> None:
+        _stop_now(self.executor)
+        self.executor = _process_pool(self._workers)
+
+    def healthy(self) -> bool:
+        return self._client is None or self._client.status == "running"
+
+    def stop(self) -> None:
+        if self._workers is not None:
+            _stop_now(self.executor)
+
+
+_ADDRESS = re.compile(r"(tcp|tls|ucx|ws|wss)://[^\s/]+:\d+")
+
+
+@contextlib.contextmanager
+def _open_workers(workers: int | None, scheduler: str | None, serial: bool
+                  ) -> Iterator[_Workers]:
+    if serial:
+        yield _Workers(SerialExecutor(), 1)
+        return
+    if scheduler is not None:
+        from distributed import Client, LocalCluster
+
+        if scheduler != "local" and not _ADDRESS.fullmatch(scheduler):
+            raise SchedulerError(f"--scheduler: expected 'local' or a Dask scheduler address "
+                                 f"such as tcp://127.0.0.1:8786, got {scheduler!r}")
+        cluster = None
+        try:
+            if scheduler == "local":
+                cluster = LocalCluster(n_workers=workers or os.cpu_count(), threads_per_worker=1,
+                                       processes=True, dashboard_address=None,
+                                       host="127.0.0.1")
+                client = Client(cluster)
+            else:
+                client = Client(scheduler, timeout="30s")
+        except (OSError, TimeoutError, ValueError) as err:
+            if cluster is not None:
+                cluster.close()
+            raise SchedulerError(f"--scheduler {scheduler}: cannot connect ({type(err).__name__}:"
+                                 f" {err})") from None
+        try:
+            slots = sum(client.nthreads().values()) or 1
+            yield _Workers(client.get_executor(pure=False), slots, client=client)
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+        return
+    workers = workers or os.cpu_count() or 1
+    handle = _Workers(_process_pool(workers), workers, workers=workers)
+    try:
+        yield handle
+    finally:
+        handle.executor.shutdown(wait=True, cancel_futures=True)
+
+
 @contextlib.contextmanager
 def make_executor(workers: int | None = None, scheduler: str | None = None,
                   serial: bool = False) -> Iterator[tuple[cf.Executor, int]]:
@@ -112,41 +249,8 @@ def make_executor(workers: int | None = None, scheduler: str | None = None,
     `scheduler` is a Dask scheduler address (`tcp://host:port`) or `local` for a local Dask
     cluster of `workers` processes; otherwise a process pool of `workers` (default: all cores).
     """
-    if serial:
-        yield SerialExecutor(), 1
-        return
-    if scheduler is not None:
-        from distributed import Client, LocalCluster
-
-        if scheduler == "local":
-            cluster = LocalCluster(n_workers=workers or os.cpu_count(), threads_per_worker=1,
-                                   processes=True, dashboard_address=None)
-            client = Client(cluster)
-        else:
-            cluster = None
-            client = Client(scheduler, timeout="30s")
-        try:
-            slots = sum(client.nthreads().values()) or 1
-            yield client.get_executor(pure=False), slots
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
-        return
-    workers = workers or os.cpu_count() or 1
-    # A parent without other Python threads forks its workers, which then start with the model
-    # imported (importing it again costs about 3 s a worker). Forking while Python threads run
-    # (a Dask client, a progress bar) risks a lock held across the fork, so such a parent uses
-    # a fork server. (Native pools such as Arrow's and BLAS's reset themselves at fork.)
-    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("fork")
-    else:
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["abm.sweep.runner"])
-    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        # With fork, the first task starts every worker, before this process starts a thread.
-        pool.submit(int).result()
-        yield pool, workers
+    with _open_workers(workers, scheduler, serial) as handle:
+        yield handle.executor, handle.slots
 
 
 @dataclass
@@ -193,19 +297,28 @@ def run_sweep(
     slots: int | None = None,
     progress: bool = True,
     batch_runs: int = 256,
-    flush_seconds: float = 30.0,
+    flush_seconds: float = 2.0,
+    allow_large: bool = False,
+    scheduler_timeout: float = 60.0,
 ) -> SweepReport:
     """Run (or resume) a sweep into folder `out`; see the module docstring.
 
     Finished runs already in `out` are skipped. Rows are written every `batch_runs` runs or
-    `flush_seconds`, whichever comes first. Pass `executor` (and its `slots`) to use one you
-    manage yourself."""
+    `flush_seconds`, whichever comes first, so a kill loses at most the runs in flight. A
+    local pool whose worker dies is replaced and the runs it held are run again (a run that
+    was running in every one of its attempts, alone in the last, is recorded as failed). A
+    Dask scheduler unreachable for `scheduler_timeout` seconds ends the sweep with
+    SchedulerError; Ctrl-C ends it with SweepInterrupted; both keep every finished run.
+    Work above `abm.limits` raises TooMuchWork unless `allow_large`. Pass `executor` (and its
+    `slots`) to use one you manage yourself."""
     if not isinstance(spec, SweepSpec):
         spec = load_spec(spec)
     started = time.perf_counter()
     out = Path(out)
+    n_designs, reps = design_points(spec.design, spec.parameters), spec.replications
+    limits.check_sweep(n_designs * reps, spec.base, spec.until, allow_large)
+    check_sweep_folder(out)
     table = design_table(spec)
-    n_designs, reps = len(table), spec.replications
     seeds = spec_seed_children(spec)
     columns = column_descriptions(spec)
     meta = {
@@ -233,14 +346,37 @@ def run_sweep(
                        {"sweep": spec.name, "scenario": spec.scenario, "until": spec.until,
                         "series": {name: columns["series"][name] for name in spec.series}})
     store = RunStore(out, schema, n_designs, reps)
-    store.open(meta)
-    if not (out / "design.parquet").exists():
-        design = pa.Table.from_pandas(table, preserve_index=False)
-        design = design.cast(described(design.schema, columns, {"sweep": spec.name}))
-        write_atomic(design, out / "design.parquet")
+    design = pa.Table.from_pandas(table, preserve_index=False)
+    design = design.cast(described(design.schema, columns, {"sweep": spec.name}))
+    for line in store.open(meta):
+        print(f"warning: {line}", file=sys.stderr)
+    try:
+        return _run_locked(spec, out, store, table, design, seeds, started, workers=workers,
+                           scheduler=scheduler, serial=serial, executor=executor, slots=slots,
+                           progress=progress, batch_runs=batch_runs,
+                           flush_seconds=flush_seconds, scheduler_timeout=scheduler_timeout)
+    finally:
+        store.close()
+
+
+def _design_file_ok(path: Path, design: pa.Table) -> bool:
+    try:
+        return read_whole(path).num_rows == design.num_rows
+    except UNREADABLE:
+        return False
+
+
+def _run_locked(spec: SweepSpec, out: Path, store: RunStore, table: pd.DataFrame,
+                design: pa.Table, seeds: list[int], started: float, *, workers, scheduler,
+                serial, executor, slots, progress, batch_runs, flush_seconds,
+                scheduler_timeout) -> SweepReport:
+    n_designs, reps = len(table), spec.replications
+    design_path = out / "design.parquet"
+    if not (design_path.exists() and _design_file_ok(design_path, design)):
+        write_atomic(design, design_path)
     spec_copy = out / "spec.toml"
     if not spec_copy.exists() and Path(spec.source).is_file():
-        shutil.copyfile(spec.source, spec_copy)
+        write_text_atomic(Path(spec.source).read_text(errors="replace"), spec_copy)
 
     done = store.done_mask()
     skipped = int(done.sum())
@@ -255,35 +391,63 @@ def run_sweep(
                 values = tuple(col[d] for col in columns)
                 yield Task(d, values, tuple((int(r), seeds[r]) for r in missing))
 
-    ran = failed = lost = 0
+    ran = failed = lost = kept = 0
     part_id = store.next_part_id()
     rows: list[dict[str, Any]] = []
     series: list[pa.Table] = []
     last_flush = time.monotonic()
 
     def flush() -> None:
-        nonlocal rows, series, part_id, last_flush
+        nonlocal rows, series, part_id, last_flush, kept
         if rows:
             store.write_batch(part_id, rows, series)
             part_id += 1
+            kept += len(rows)
         rows, series = [], []
         last_flush = time.monotonic()
+
+    def record(row: dict[str, Any], frame: pa.Table | None) -> None:
+        nonlocal ran, failed
+        rows.append(row)
+        ran += 1
+        failed += row["status"] != "ok"
+        if frame is not None:
+            series.append(frame)
 
     from tqdm.auto import tqdm
 
     job = Job(spec)
-    context = (contextlib.nullcontext((executor, slots or 1)) if executor is not None
-               else make_executor(workers, scheduler, serial))
-    with context as (pool, n_slots), tqdm(total=n_designs * reps, initial=skipped, unit="run",
-                                          desc=spec.name, disable=not progress,
-                                          smoothing=0.1) as bar:
+    context = (contextlib.nullcontext(_Workers(executor, slots or 1)) if executor is not None
+               else _open_workers(workers, scheduler, serial))
+    with context as pool, tqdm(total=n_designs * reps, initial=skipped, unit="run",
+                               desc=spec.name, disable=not progress, smoothing=0.1) as bar:
         # About four chunks per worker slot in flight; chunks of roughly a second of work.
-        chunk_runs = max(1, min(16, todo // (n_slots * 16)))
+        chunk_runs = max(1, min(16, todo // (pool.slots * 16)))
         source = tasks()
         in_flight: dict[cf.Future, list[Task]] = {}
+        # Runs that were in flight when a pool worker died, one run a chunk, with the number
+        # of deaths each has seen: at one they are retried, at two retried alone, and a run
+        # whose worker dies while it runs alone is recorded as failed.
+        retry: deque[tuple[Task, int]] = deque()
+        strikes: dict[cf.Future, int] = {}
+
+        def submit(chunk: list[Task], strike: int = 0) -> None:
+            future = pool.executor.submit(run_chunk, job, chunk)
+            in_flight[future] = chunk
+            if strike:
+                strikes[future] = strike
 
         def submit_more() -> None:
-            while len(in_flight) < 4 * n_slots:
+            while len(in_flight) < 4 * pool.slots:
+                if any(strikes.get(f, 0) >= 2 for f in in_flight):
+                    return  # a suspect runs alone
+                if retry:
+                    task, strike = retry[0]
+                    if strike >= 2 and in_flight:
+                        return
+                    retry.popleft()
+                    submit([task], strike)
+                    continue
                 chunk, size = [], 0
                 for task in source:
                     chunk.append(task)
@@ -292,32 +456,92 @@ def run_sweep(
                         break
                 if not chunk:
                     return
-                in_flight[pool.submit(run_chunk, job, chunk)] = chunk
+                submit(chunk)
 
-        submit_more()
-        while in_flight:
-            finished, _ = cf.wait(in_flight, return_when=cf.FIRST_COMPLETED)
-            for future in finished:
-                chunk = in_flight.pop(future)
-                try:
-                    results = future.result()
-                except Exception as err:  # noqa: BLE001 - a lost worker: leave for a re-run
-                    lost += sum(len(t.replications) for t in chunk)
-                    bar.write(f"warning: {sum(len(t.replications) for t in chunk)} runs not done"
-                              f" ({type(err).__name__}: {err})")
-                    continue
-                for row, frame in results:
-                    rows.append(row)
-                    ran += 1
-                    failed += row["status"] != "ok"
-                    if frame is not None:
-                        series.append(frame)
-                bar.update(len(results))
-            if len(rows) >= batch_runs or time.monotonic() - last_flush > flush_seconds:
-                flush()
+        def blame(chunk: list[Task], strike: int, err: BaseException) -> None:
+            """Runs of a chunk whose worker died: retry each alone, or record it as failed."""
+            for task in chunk:
+                for replication in task.replications:
+                    single = Task(task.design_id, task.values, (replication,))
+                    if strike >= 2:
+                        row, _ = _failed_row(spec, single, "the worker process died while "
+                                             f"running it, twice ({type(err).__name__})")
+                        record(row, None)
+                        bar.update(1)
+                    else:
+                        retry.append((single, strike + 1))
+
+        def collect(future: cf.Future) -> bool:
+            """Record a finished chunk; False if its worker was lost."""
+            nonlocal lost
+            chunk = in_flight.pop(future)
+            strike = strikes.pop(future, 0)
+            try:
+                results = future.result()
+            except cf.BrokenExecutor as err:
+                if not pool.restartable:
+                    raise
+                blame(chunk, strike, err)
+                return False
+            except Exception as err:  # noqa: BLE001 - a lost Dask worker: leave for a re-run
+                n = sum(len(t.replications) for t in chunk)
+                lost += n
+                bar.write(f"warning: {n} runs not done ({type(err).__name__}: {err})")
+                return True
+            for row, frame in results:
+                record(row, frame)
+            bar.update(len(results))
+            return True
+
+        unhealthy_since = None
+        try:
             submit_more()
-        flush()
+            while in_flight:
+                finished, _ = cf.wait(in_flight, timeout=min(1.0, flush_seconds),
+                                      return_when=cf.FIRST_COMPLETED)
+                broken = False
+                for future in finished:
+                    broken |= not collect(future)
+                if broken:
+                    # every chunk still in flight went down with the pool
+                    for future in list(in_flight):
+                        if future.done() and future.exception() is None:
+                            collect(future)
+                        else:
+                            blame(in_flight.pop(future), strikes.pop(future, 0),
+                                  cf.BrokenExecutor("pool restarted"))
+                    bar.write("warning: a worker process died; its runs are run again")
+                    pool.restart()
+                if pool.healthy():
+                    unhealthy_since = None
+                elif unhealthy_since is None:
+                    unhealthy_since = time.monotonic()
+                elif time.monotonic() - unhealthy_since > scheduler_timeout:
+                    flush()
+                    raise SchedulerError(
+                        f"lost the Dask scheduler {scheduler} for {scheduler_timeout:g} s; "
+                        f"{skipped + kept} of {n_designs * reps} runs are kept in {out}: run "
+                        "again to finish")
+                if rows and (len(rows) >= batch_runs
+                             or time.monotonic() - last_flush >= flush_seconds):
+                    flush()
+                submit_more()
+            flush()
+        except KeyboardInterrupt:
+            pool.stop()
+            flush()
+            raise SweepInterrupted(
+                f"{skipped + kept} of {n_designs * reps} runs are kept in {out} "
+                f"({kept} finished now); run the same command again to finish") from None
     store.merge()
-    report = SweepReport(out, n_designs * reps, skipped, ran, failed, lost,
-                         time.perf_counter() - started)
-    return report
+    return SweepReport(out, n_designs * reps, skipped, ran, failed, lost,
+                       time.perf_counter() - started)
+
+
+def _failed_row(spec: SweepSpec, task: Task, error: str) -> tuple[dict[str, Any], None]:
+    replication_id, seed = task.replications[0]
+    row: dict[str, Any] = {"design_id": task.design_id, "replication_id": replication_id,
+                           "seed": seed}
+    row.update(zip(spec.parameter_names, task.values, strict=True))
+    row.update(status="error", error=error, elapsed_s=float("nan"))
+    return row, None

@@ -35,6 +35,7 @@ import datetime as dt
 import functools
 import hashlib
 import json
+import math
 import re
 import tomllib
 from dataclasses import dataclass
@@ -43,9 +44,15 @@ from typing import Any
 
 from abm.outcomes import OutcomeError, parse_all
 from abm.scenario import Scenario, ScenarioError, load, override
-from abm.scenario.load import canonical_path, to_dict
+from abm.scenario.load import MAX_MAGNITUDE, canonical_path, to_dict
 
 DESIGN_KINDS = ("grid", "lhs", "sobol", "morris")
+# Hard bounds on the size of a sweep, checked before any design is built: past them the
+# design table, the seeds or the parent's table of finished runs (one byte a run) would not
+# fit in memory. The work itself (runs x buyers x weeks) is bounded in `abm.limits`.
+MAX_REPLICATIONS = 100_000
+MAX_DESIGN_POINTS = 1_000_000
+MAX_RUNS = 10_000_000
 
 
 class SpecError(ValueError):
@@ -188,6 +195,10 @@ def load_spec(path: str | Path) -> SweepSpec:
             raw = tomllib.load(handle)
     except tomllib.TOMLDecodeError as err:
         raise SpecError(source, "", f"valid TOML ({err})") from None
+    except UnicodeDecodeError:
+        raise SpecError(source, "", "a TOML text file (UTF-8), not binary data") from None
+    except RecursionError:
+        raise SpecError(source, "", "valid TOML (nested too deeply)") from None
     except OSError as err:
         raise SpecError(source, "", f"a readable spec file ({err.strerror})") from None
     return spec_from_dict(raw, source=source, root=path.parent)
@@ -214,8 +225,9 @@ def spec_from_dict(raw: dict[str, Any], source: str = "<spec>", root: Path | Non
     if seed < 0:
         raise SpecError(source, "sweep.seed", "an integer >= 0", seed)
     replications = _get(header, "replications", int, source, "sweep", default=1)
-    if replications < 1:
-        raise SpecError(source, "sweep.replications", "an integer >= 1", replications)
+    if not 1 <= replications <= MAX_REPLICATIONS:
+        raise SpecError(source, "sweep.replications", f"an integer in [1, {MAX_REPLICATIONS:,}]",
+                        replications)
 
     design = _design(_table(raw, "design", source, required=False), source)
     entries = raw.get("parameters")
@@ -230,6 +242,12 @@ def spec_from_dict(raw: dict[str, Any], source: str = "<spec>", root: Path | Non
         if name in names[:i]:
             raise SpecError(source, f"parameters[{i}].name", "a name not used by another parameter",
                             name)
+    points = design_points(design, parameters)
+    if points > MAX_DESIGN_POINTS:
+        raise SpecError(source, "design", f"at most {MAX_DESIGN_POINTS:,} design points", points)
+    if points * replications > MAX_RUNS:
+        raise SpecError(source, "sweep.replications", f"at most {MAX_RUNS:,} runs in all "
+                        f"({points:,} design points x {replications:,} replications)")
 
     table = _table(raw, "outcomes", source)
     metrics = tuple(_string_list(table, "metrics", source, required=True))
@@ -265,6 +283,21 @@ def spec_from_dict(raw: dict[str, Any], source: str = "<spec>", root: Path | Non
     )
 
 
+def design_points(design: Design, parameters: tuple[Parameter, ...]) -> int:
+    """The number of rows `design_table` will have, computed without building it."""
+    d = len(parameters)
+    if design.kind == "grid":
+        points = 1
+        for parameter in parameters:
+            points *= len(parameter.values) if parameter.values is not None else parameter.steps
+        return points
+    if design.kind == "lhs":
+        return design.samples
+    if design.kind == "sobol":
+        return design.n * (2 * d + 2 if design.second_order else d + 2)
+    return design.trajectories * (d + 1)
+
+
 def _load_base(ref: str, source: str, root: Path | None) -> Scenario:
     candidate = (root / ref) if root is not None else Path(ref)
     try:
@@ -285,17 +318,19 @@ def _design(table: dict[str, Any], source: str) -> Design:
         trajectories=_get(table, "trajectories", int, source, "design", default=0),
         levels=_get(table, "levels", int, source, "design", default=4),
     )
-    if kind == "lhs" and design.samples < 1:
-        raise SpecError(source, "design.samples", "the number of Latin hypercube points (>= 1)",
-                        design.samples)
-    if kind == "sobol" and (design.n < 2 or design.n & (design.n - 1)):
+    if kind == "lhs" and not 1 <= design.samples <= MAX_DESIGN_POINTS:
+        raise SpecError(source, "design.samples", "the number of Latin hypercube points "
+                        f"(1 to {MAX_DESIGN_POINTS:,})", design.samples)
+    if kind == "sobol" and (not 2 <= design.n <= MAX_DESIGN_POINTS or design.n & (design.n - 1)):
         raise SpecError(source, "design.n", "a power of two >= 2 for a Sobol' design "
-                        "(for example 64, 128, 256)", design.n)
+                        f"(for example 64, 128, 256; at most {MAX_DESIGN_POINTS:,})", design.n)
     if kind == "morris":
-        if design.trajectories < 2:
-            raise SpecError(source, "design.trajectories", "an integer >= 2", design.trajectories)
-        if design.levels < 2 or design.levels % 2:
-            raise SpecError(source, "design.levels", "an even integer >= 2", design.levels)
+        if not 2 <= design.trajectories <= MAX_DESIGN_POINTS:
+            raise SpecError(source, "design.trajectories",
+                            f"an integer in [2, {MAX_DESIGN_POINTS:,}]", design.trajectories)
+        if not 2 <= design.levels <= 1000 or design.levels % 2:
+            raise SpecError(source, "design.levels", "an even integer in [2, 1000]",
+                            design.levels)
     return design
 
 
@@ -327,6 +362,11 @@ def _parameter(entry: Any, where: str, design: Design, base: Scenario, source: s
             raise SpecError(source, f"{where}.values", "a list of values", values)
         if not values:
             raise SpecError(source, f"{where}.values", "a non-empty list of values (empty range)")
+        if len(values) > MAX_DESIGN_POINTS:
+            raise SpecError(source, f"{where}.values", f"at most {MAX_DESIGN_POINTS:,} values",
+                            len(values))
+        if any(_is_number(v) and not math.isfinite(v) for v in values):
+            raise SpecError(source, f"{where}.values", "finite numbers (not nan or inf)", values)
         if design.kind != "grid":
             raise SpecError(source, f"{where}.values",
                             f"range = [low, high] (a {design.kind} design samples ranges)")
@@ -337,6 +377,9 @@ def _parameter(entry: Any, where: str, design: Design, base: Scenario, source: s
         if (not isinstance(bounds, list) or len(bounds) != 2
                 or not all(_is_number(b) for b in bounds)):
             raise SpecError(source, f"{where}.range", "a list of two numbers [low, high]", bounds)
+        if not all(math.isfinite(b) and abs(b) <= MAX_MAGNITUDE for b in bounds):
+            raise SpecError(source, f"{where}.range", "two finite numbers [low, high] (not nan "
+                            f"or inf, of magnitude at most {MAX_MAGNITUDE:g})", bounds)
         low, high = float(bounds[0]), float(bounds[1])
         if low > high:
             raise SpecError(source, f"{where}.range", "a lower bound not above the upper bound",
@@ -345,8 +388,9 @@ def _parameter(entry: Any, where: str, design: Design, base: Scenario, source: s
             raise SpecError(source, f"{where}.range", "a non-empty range (low < high)", bounds)
         if design.kind == "grid":
             steps = _get(entry, "steps", int, source, where, required=True)
-            if steps < 2:
-                raise SpecError(source, f"{where}.steps", "an integer >= 2", steps)
+            if not 2 <= steps <= MAX_DESIGN_POINTS:
+                raise SpecError(source, f"{where}.steps", f"an integer in [2, {MAX_DESIGN_POINTS:,}]",
+                                steps)
         elif "steps" in entry:
             raise SpecError(source, f"{where}.steps", f"no steps (a {design.kind} design sets "
                             "its own sample points)")

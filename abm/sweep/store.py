@@ -12,28 +12,62 @@ file. A batch writes its series file, then its runs file: a series file without 
 (a kill in between) is removed on the next start. Every row of runs carries its batch number
 (`part`), so the merge into `runs.parquet` can be redone after a kill and still keep each run
 exactly once. The parent holds at most one batch of rows at a time.
+
+The folder is abm's: a sweep writes only into a new or empty folder or one holding
+`sweep.json`, and holds `DIR/sweep.lock` while it writes, so two sweeps never write into one
+folder at once (`DIR/sweep.holder.json` says which process holds it). On every start each file
+is read back whole; one that a crash or a full disk left truncated or corrupt is dropped
+(with the batch it belongs to) and its runs are run again.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
+import socket
 from pathlib import Path
 from typing import Any
 
+import filelock
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from abm.output import OutputError, check_path
 
 KEYS = ("design_id", "replication_id")
 # Runs sorted at once while merging: bounds the parent's memory (a row is a few hundred bytes).
 MERGE_WINDOW_RUNS = 65_536
 PART = re.compile(r"part-(\d{6})\.parquet$")
+LOCK = "sweep.lock"
+HOLDER = "sweep.holder.json"
+# The temporary files this module writes (and only those are cleared on a start).
+TMP = re.compile(r"(part-\d{6}\.parquet|runs\.parquet|design\.parquet|sweep\.json|spec\.toml"
+                 r")\.tmp")
+# What reading a damaged Parquet or JSON file raises.
+UNREADABLE = (pa.ArrowException, OSError, ValueError)
 
 
 class SweepDirError(ValueError):
-    """The output folder holds a different sweep or cannot be used."""
+    """The output folder holds a different sweep, is in use, or cannot be used."""
+
+
+def check_sweep_folder(root: Path) -> None:
+    """Raise SweepDirError unless `root` is new, empty, or a sweep folder (has sweep.json)."""
+    root = Path(root)
+    try:
+        check_path(root)
+    except OutputError as err:
+        raise SweepDirError(str(err)) from None
+    if not root.exists() or (root / "sweep.json").is_file():
+        return
+    entries = sorted(entry.name for entry in root.iterdir() if entry.name not in (LOCK, HOLDER))
+    if entries:
+        shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
+        raise SweepDirError(f"{root}: expected a new or empty folder, or a sweep folder (it "
+                            f"holds {shown} and no sweep.json); choose another --out folder")
 
 
 def runs_schema(parameter_types: dict[str, pa.DataType], metrics: list[str]) -> pa.Schema:
@@ -87,6 +121,11 @@ def write_text_atomic(text: str, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def read_whole(path: Path) -> pa.Table:
+    """Read a Parquet file completely (every page decoded), so damage anywhere shows."""
+    return pq.read_table(path)
+
+
 def _fsync(path: Path) -> None:
     with path.open("rb") as handle:
         os.fsync(handle.fileno())
@@ -102,19 +141,63 @@ class RunStore:
         self.runs_path = self.root / "runs.parquet"
         self.parts_dir = self.root / "runs.parts"
         self.series_dir = self.root / "series"
+        self._lock: filelock.BaseFileLock | None = None
 
     # --- opening ---------------------------------------------------------------------------------
 
-    def open(self, meta: dict[str, Any]) -> None:
-        """Create the folder, or check it holds the same sweep; clear what a kill left."""
+    def open(self, meta: dict[str, Any]) -> list[str]:
+        """Create the folder, or check it holds the same sweep; lock it; clear what a kill
+        left and drop damaged files. Returns one line per file dropped."""
+        check_sweep_folder(self.root)
         self.root.mkdir(parents=True, exist_ok=True)
+        self._lock_folder()
+        try:
+            return self._open_locked(meta)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Release the folder (the lock); safe to call twice."""
+        if self._lock is not None:
+            (self.root / HOLDER).unlink(missing_ok=True)
+            self._lock.release()
+            self._lock = None
+
+    def _lock_folder(self) -> None:
+        lock = filelock.FileLock(self.root / LOCK, timeout=0)
+        try:
+            lock.acquire()
+        except filelock.Timeout:
+            try:
+                holder = json.loads((self.root / HOLDER).read_text())
+                who = (f"process {holder['pid']} on {holder['host']}, started "
+                       f"{holder['started']}")
+            except (OSError, ValueError, KeyError, TypeError):
+                who = "another process"
+            raise SweepDirError(f"{self.root}: another sweep is writing into this folder "
+                                f"({who}); wait for it to finish or choose another --out "
+                                "folder") from None
+        self._lock = lock
+        write_text_atomic(json.dumps({
+            "pid": os.getpid(), "host": socket.gethostname(),
+            "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        }) + "\n", self.root / HOLDER)
+
+    def _open_locked(self, meta: dict[str, Any]) -> list[str]:
         meta_path = self.root / "sweep.json"
         if meta_path.exists():
-            old = json.loads(meta_path.read_text())
-            if old.get("fingerprint") != meta["fingerprint"]:
+            try:
+                old = json.loads(meta_path.read_text())
+                fingerprint = old["fingerprint"]
+            except (OSError, ValueError, KeyError, TypeError) as err:
+                raise SweepDirError(
+                    f"{meta_path}: unreadable ({type(err).__name__}), so the sweep in this "
+                    "folder cannot be identified; choose another --out folder") from None
+            if fingerprint != meta["fingerprint"]:
                 raise SweepDirError(
                     f"{self.root}: holds a different sweep ({old.get('name')!r}, fingerprint "
-                    f"{old.get('fingerprint')}, this spec {meta['fingerprint']}); choose another "
+                    f"{fingerprint}, this spec {meta['fingerprint']}); choose another "
                     "--out folder or remove it")
         else:
             write_text_atomic(json.dumps(meta, indent=2, default=str) + "\n", meta_path)
@@ -122,11 +205,44 @@ class RunStore:
         self.series_dir.mkdir(exist_ok=True)
         for folder in (self.root, self.parts_dir, self.series_dir):
             for tmp in folder.glob("*.tmp"):
-                tmp.unlink()
+                if TMP.fullmatch(tmp.name):
+                    tmp.unlink()
+        dropped = self._drop_damaged()
         committed = set(self._part_ids(self.parts_dir)) | self._merged_parts()
         for part_id, path in self._part_ids(self.series_dir).items():
             if part_id not in committed:
                 path.unlink()
+        return dropped
+
+    def _drop_damaged(self) -> list[str]:
+        """Remove every file that cannot be read back whole, and the batch it belongs to (a
+        runs batch and its series go together), so that those runs are run again."""
+        dropped = []
+        bad_parts = set()
+        if self.runs_path.exists():
+            try:
+                read_whole(self.runs_path)
+            except UNREADABLE as err:
+                self.runs_path.unlink()
+                dropped.append(f"{self.runs_path}: damaged ({type(err).__name__}), dropped; "
+                               "its runs will be run again")
+        for folder in (self.parts_dir, self.series_dir):
+            for part_id, path in self._part_ids(folder).items():
+                try:
+                    read_whole(path)
+                except UNREADABLE as err:
+                    bad_parts.add(part_id)
+                    dropped.append(f"{path}: damaged ({type(err).__name__}), dropped with its "
+                                   "batch; its runs will be run again")
+        for part_id in bad_parts:
+            for folder in (self.parts_dir, self.series_dir):
+                (folder / f"part-{part_id:06d}.parquet").unlink(missing_ok=True)
+        merged_bad = bad_parts & self._merged_parts()
+        if merged_bad:
+            runs = read_whole(self.runs_path)
+            keep = ~np.isin(runs.column("part").to_numpy(), sorted(merged_bad))
+            write_atomic(runs.filter(pa.array(keep)), self.runs_path)
+        return dropped
 
     def _part_ids(self, folder: Path) -> dict[int, Path]:
         out = {}
