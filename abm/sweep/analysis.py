@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
@@ -32,9 +33,29 @@ def load_runs(out: str | Path) -> tuple[dict[str, Any], pd.DataFrame]:
         raise AnalysisError(f"{out}: expected a sweep folder (no sweep.json)")
     if not runs_path.is_file():
         raise AnalysisError(f"{out}: expected runs.parquet (has the sweep finished once?)")
-    meta = json.loads(meta_path.read_text())
-    runs = pq.read_table(runs_path).to_pandas()
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (OSError, ValueError) as err:
+        raise AnalysisError(f"{meta_path}: expected the sweep's JSON description, but it is "
+                            f"unreadable ({type(err).__name__})") from None
+    runs = _read(runs_path).to_pandas()
+    duplicated = runs.duplicated(["design_id", "replication_id"])
+    if duplicated.any():
+        first = runs.loc[duplicated].iloc[0]
+        raise AnalysisError(f"{runs_path}: expected each run once, but {int(duplicated.sum())} "
+                            f"runs appear twice (first: design {first['design_id']}, "
+                            f"replication {first['replication_id']})")
     return meta, runs.sort_values(["design_id", "replication_id"], ignore_index=True)
+
+
+def _read(path: Path):
+    """A whole Parquet file (or dataset of files), or AnalysisError naming the damaged one."""
+    try:
+        return pq.read_table(path)
+    except (pa.ArrowException, OSError) as err:
+        raise AnalysisError(f"{path}: expected a readable Parquet file, but it is damaged "
+                            f"({type(err).__name__}); run the sweep again to repair it"
+                            ) from None
 
 
 def load_series(out: str | Path, name: str | None = None) -> pd.DataFrame:
@@ -43,9 +64,14 @@ def load_series(out: str | Path, name: str | None = None) -> pd.DataFrame:
     if not files:
         return pd.DataFrame(columns=["design_id", "replication_id", "series", "period", "key",
                                      "value"])
-    dataset = ds.dataset([str(f) for f in files], format="parquet")
     flt = None if name is None else ds.field("series") == name
-    return dataset.to_table(filter=flt).to_pandas()
+    try:
+        return ds.dataset([str(f) for f in files], format="parquet").to_table(
+            filter=flt).to_pandas()
+    except (pa.ArrowException, OSError):
+        for path in files:
+            _read(path)  # names the damaged file
+        raise
 
 
 def design_means(meta: dict[str, Any], runs: pd.DataFrame, outcome: str,
@@ -210,7 +236,7 @@ def analyze(out: str | Path, target: str | Path | None = None) -> list[Path]:
     meta, runs = load_runs(out)
     target = Path(target) if target is not None else Path(out) / "analysis"
     target.mkdir(parents=True, exist_ok=True)
-    design = pq.read_table(Path(out) / "design.parquet").to_pandas()
+    design = _read(Path(out) / "design.parquet").to_pandas()
     written: list[Path] = []
     notes: list[str] = []
     failed = int((runs["status"] != "ok").sum())
