@@ -486,7 +486,8 @@ def _run_locked(spec: SweepSpec, out: Path, store: RunStore, table: pd.DataFrame
             except Exception as err:  # noqa: BLE001 - a lost Dask worker: leave for a re-run
                 n = sum(len(t.replications) for t in chunk)
                 lost += n
-                bar.write(f"warning: {n} runs not done ({type(err).__name__}: {err})")
+                bar.write(f"warning: {n} runs not done ({type(err).__name__}: {err})",
+                          file=sys.stderr)
                 return True
             for row, frame in results:
                 record(row, frame)
@@ -510,7 +511,8 @@ def _run_locked(spec: SweepSpec, out: Path, store: RunStore, table: pd.DataFrame
                         else:
                             blame(in_flight.pop(future), strikes.pop(future, 0),
                                   cf.BrokenExecutor("pool restarted"))
-                    bar.write("warning: a worker process died; its runs are run again")
+                    bar.write("warning: a worker process died; its runs are run again",
+                              file=sys.stderr)
                     pool.restart()
                 if pool.healthy():
                     unhealthy_since = None

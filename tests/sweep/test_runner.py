@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -161,3 +162,145 @@ def test_kill_during_merge_or_between_files_is_repaired(smoke_serial, tmp_path):
     assert not orphan.exists() and not (out / "runs.parquet.tmp").exists()
     pd.testing.assert_frame_equal(runs_of(out), runs_of(smoke_serial))
     pd.testing.assert_frame_equal(series_of(out), series_of(smoke_serial))
+
+
+# --- crashes: killed sweeps, dead workers, Ctrl-C -----------------------------------------------
+
+# 8 design points x 5 replications = 40 short runs
+FORTY = (SMALL.replace("values = [0.2, 0.6]", "values = [0.2, 0.4, 0.6, 0.8]")
+         .replace("steps = 3", "steps = 2").replace("replications = 2", "replications = 5"))
+
+
+def _sweep_command(spec_path, out, *extra):
+    return [sys.executable, "-m", "abm.sweep.cli", "sweep", str(spec_path), "--out", str(out),
+            "--no-progress", *extra]
+
+
+def _group_gone(pgid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture(scope="module")
+def forty_uninterrupted(tmp_path_factory):
+    root = tmp_path_factory.mktemp("forty")
+    spec_path = root / "spec.toml"
+    spec_path.write_text(FORTY)
+    run_sweep(load_spec(spec_path), root / "out", serial=True, progress=False)
+    return root / "out"
+
+
+def test_random_sigkills_then_resume_give_the_uninterrupted_tables(forty_uninterrupted,
+                                                                   write_spec, tmp_path):
+    """Three SIGKILLs of the sweep's parent at random moments (fixed moments on CI), then a
+    resume: the same rows as an uninterrupted run, none twice, none missing, and no worker
+    outlives its parent."""
+    import random
+
+    rng = random.Random(12 if os.environ.get("CI") == "true" else None)
+    spec_path = write_spec(FORTY)
+    out = tmp_path / "out"
+    for _ in range(3):
+        process = subprocess.Popen(_sweep_command(spec_path, out, "--workers", "2",
+                                                  "--batch-runs", "3"),
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                   start_new_session=True)
+        try:
+            deadline = time.monotonic() + rng.uniform(1.0, 8.0)
+            while time.monotonic() < deadline and process.poll() is None:
+                time.sleep(0.01)
+            process.kill()  # the parent only: its workers must follow it
+            process.wait(timeout=10)
+            assert _group_gone(process.pid, 10), "a worker outlived its killed parent"
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+        _readable(out)
+    finished = subprocess.run(_sweep_command(spec_path, out, "--workers", "2"),
+                              capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr
+    runs = runs_of(out)
+    assert len(runs) == 40 and not runs.duplicated(["design_id", "replication_id"]).any()
+    pd.testing.assert_frame_equal(runs, runs_of(forty_uninterrupted))
+    pd.testing.assert_frame_equal(series_of(out), series_of(forty_uninterrupted))
+
+
+# Installed as `sitecustomize` in every Python process of the sweep (its parent, a fork server,
+# the workers of a replaced pool), so each of them runs this `_simulate`.
+_KILLER = """
+import os, signal
+from abm.sweep import runner
+
+real = runner._simulate
+
+def killer(scenario, seed, spec):
+    if scenario.events[0].control.approval == 0.6 and scenario.market.halt_threshold == 0.6:
+        try:
+            os.close(os.open({marker!r}, os.O_CREAT | os.O_EXCL))
+            os.kill(os.getpid(), signal.SIGKILL)
+        except FileExistsError:
+            if {always!r}:
+                os.kill(os.getpid(), signal.SIGKILL)
+    return real(scenario, seed, spec)
+
+runner._simulate = killer
+"""
+
+
+@pytest.mark.parametrize("always", [False, True])
+def test_a_dead_pool_worker_is_replaced_and_its_runs_retried(always, forty_uninterrupted,
+                                                             write_spec, tmp_path):
+    spec_path = write_spec(FORTY)
+    out = tmp_path / "out"
+    plugin = tmp_path / "plugin"
+    plugin.mkdir()
+    (plugin / "sitecustomize.py").write_text(
+        _KILLER.format(marker=str(tmp_path / "killed"), always=always))
+    env = {**os.environ, "PYTHONPATH": f"{plugin}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    finished = subprocess.run(_sweep_command(spec_path, out, "--workers", "2"), env=env,
+                              capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr
+    assert "a worker process died; its runs are run again" in finished.stderr
+    runs, reference = runs_of(out), runs_of(forty_uninterrupted)
+    assert len(runs) == 40 and not runs.duplicated(["design_id", "replication_id"]).any()
+    killer = (runs["approval"] == 0.6) & (runs["halt_threshold"] == 0.6)
+    assert killer.sum() == 5
+    if not always:
+        pd.testing.assert_frame_equal(runs, reference)
+    else:
+        assert (runs.loc[killer, "status"] == "error").all()
+        assert runs.loc[killer, "error"].str.contains("worker process died").all()
+        pd.testing.assert_frame_equal(runs[~killer], reference[~killer])
+
+
+def test_ctrl_c_keeps_finished_runs_and_says_how_many(write_spec, tmp_path):
+    spec_path = write_spec(FORTY.replace("replications = 5", "replications = 30"))
+    out = tmp_path / "out"
+    process = subprocess.Popen(_sweep_command(spec_path, out, "--workers", "2",
+                                              "--batch-runs", "2"),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and process.poll() is None:
+            if len(list((out / "runs.parts").glob("part-*.parquet"))) >= 2:
+                break
+            time.sleep(0.01)
+        os.killpg(process.pid, signal.SIGINT)  # as a terminal's Ctrl-C does
+        _, err = process.communicate(timeout=60)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+    err = err.decode()
+    assert process.returncode == 130, err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    kept = int(err.split("interrupted; ")[1].split(" of ")[0])
+    parts = list((out / "runs.parts").glob("part-*.parquet"))
+    assert kept == sum(pq.read_table(p).num_rows for p in parts) > 0
+    assert _group_gone(process.pid, 10)
