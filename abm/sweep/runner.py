@@ -191,6 +191,10 @@ class _Workers:
     def healthy(self) -> bool:
         return self._client is None or self._client.status == "running"
 
+    def closed(self) -> bool:
+        """True once a Dask client has given up reconnecting to its scheduler."""
+        return self._client is not None and self._client.status in ("closing", "closed")
+
     def stop(self) -> None:
         if self._workers is not None:
             _stop_now(self.executor)
@@ -486,6 +490,8 @@ def _run_locked(spec: SweepSpec, out: Path, store: RunStore, table: pd.DataFrame
             except Exception as err:  # noqa: BLE001 - a lost Dask worker: leave for a re-run
                 n = sum(len(t.replications) for t in chunk)
                 lost += n
+                if not pool.healthy():
+                    return True  # the scheduler is gone: said once, below
                 bar.write(f"warning: {n} runs not done ({type(err).__name__}: {err})",
                           file=sys.stderr)
                 return True
@@ -518,10 +524,12 @@ def _run_locked(spec: SweepSpec, out: Path, store: RunStore, table: pd.DataFrame
                     unhealthy_since = None
                 elif unhealthy_since is None:
                     unhealthy_since = time.monotonic()
-                elif time.monotonic() - unhealthy_since > scheduler_timeout:
+                if unhealthy_since is not None and (
+                        time.monotonic() - unhealthy_since > scheduler_timeout
+                        or pool.closed()):
                     flush()
                     raise SchedulerError(
-                        f"lost the Dask scheduler {scheduler} for {scheduler_timeout:g} s; "
+                        f"lost the Dask scheduler {scheduler}; "
                         f"{skipped + kept} of {n_designs * reps} runs are kept in {out}: run "
                         "again to finish")
                 if rows and (len(rows) >= batch_runs
