@@ -45,6 +45,7 @@ LAST_DATE = dt.date(2200, 12, 31)
 MAX_LAG_WEEKS = 520
 MAX_BUYERS_PER_GROUP = 1_000_000
 MAX_GROWTH_PER_YEAR = 10.0
+MIN_POSITIVE = 1e-6
 
 
 def _finite(path: str, value: float) -> None:
@@ -65,8 +66,9 @@ def _non_negative(path: str, value: float) -> None:
 
 def _positive(path: str, value: float) -> None:
     _finite(path, value)
-    if value <= 0:
-        raise ConfigError(path, "a number > 0", value)
+    # positive fields divide (a smoothing period, a reference price): 1e-300 would overflow
+    if not value >= MIN_POSITIVE:
+        raise ConfigError(path, f"a number > 0 (at least {MIN_POSITIVE:g})", value)
 
 
 def _lag_weeks(path: str, value: float) -> None:
