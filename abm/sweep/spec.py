@@ -365,6 +365,9 @@ def _parameter(entry: Any, where: str, design: Design, base: Scenario, source: s
         if len(values) > MAX_DESIGN_POINTS:
             raise SpecError(source, f"{where}.values", f"at most {MAX_DESIGN_POINTS:,} values",
                             len(values))
+        if not all(isinstance(v, int | float | str) for v in values):
+            raise SpecError(source, f"{where}.values", "a list of numbers, strings or true/false",
+                            values)
         if any(_is_number(v) and not math.isfinite(v) for v in values):
             raise SpecError(source, f"{where}.values", "finite numbers (not nan or inf)", values)
         if design.kind != "grid":
