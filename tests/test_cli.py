@@ -7,6 +7,7 @@ import json
 import pandas as pd
 import pytest
 
+import abm
 from abm.cli import main
 
 
@@ -78,3 +79,31 @@ def test_a_run_shorter_than_a_month_has_an_empty_customs_table():
     customs = result.customs_monthly
     assert customs.empty
     assert {"month", "good", "origin", "destination", "quantity_t", "value_usd"} <= set(customs)
+
+
+def test_a_run_above_the_work_limit_needs_allow_large(tmp_path, capsys, write_scenario):
+    from abm import limits
+
+    path = write_scenario('[scenario]\nname = "big"\nextends = "baseline-2024"\n'
+                          "[[buyers]]\ncountry = \"USA\"\nsector = \"automotive\"\n"
+                          "good = \"magnet\"\ndemand_t_per_year = 1000.0\ncount = 1000000\n"
+                          "sourcing = { CHN = 1.0 }\n")
+    out = tmp_path / "big"
+    assert main(["run", str(path), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "buyer-weeks" in err and "--allow-large" in err
+    assert not out.exists()
+    config = abm.load(path)
+    with pytest.raises(limits.TooMuchWork):
+        limits.check_run(config)
+    limits.check_run(config, allow_large=True)
+    # arrays of tables replace the base's: the file's one group of a million buyers
+    assert limits.buyer_weeks(config) == 1_000_000 * config.weeks
+
+
+def test_bad_seeds_are_one_line(capsys):
+    for seed in ("-5", "x", str(2**64)):
+        with pytest.raises(SystemExit) as exit_:
+            main(["run", "baseline-2024", "--seed", seed])
+        assert exit_.value.code == 2
+    assert "expected a whole number in [0, 2**63)" in capsys.readouterr().err

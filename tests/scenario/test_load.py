@@ -3,6 +3,8 @@ gets one clear error naming the file, the field and what was expected."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 import abm
@@ -142,3 +144,94 @@ def test_override_chooses_an_event_by_its_label():
         override(scenario, {'events[label="Nowhere"].level': 0.5})
     with pytest.raises(ScenarioError, match=r"found [2-9]"):
         override(scenario, {'events[kind="tariff"].rate': 0.5})
+
+
+# --- finite, bounded numbers --------------------------------------------------------------------
+
+FIELDS = {
+    "buyers[0].demand_t_per_year": ("[[buyers]]", "demand_t_per_year"),
+    "exporters[0].capacity_t_per_week": ("[[exporters]]", "capacity_t_per_week"),
+    "buyers[0].size_sigma": ("[[buyers]]", "size_sigma"),
+    "market.demand_cv": ("[market]", "demand_cv"),
+    "market.stockpile_cover_gain": ("[market]", "stockpile_cover_gain"),
+}
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e308"])
+@pytest.mark.parametrize("path", sorted(FIELDS))
+def test_non_finite_and_huge_numbers_are_refused_naming_the_field(path, value, write_scenario):
+    table, field = FIELDS[path]
+    lines = TINY.splitlines()
+    if table == "[market]":
+        text = TINY + f"\n[market]\n{field} = {value}\n"
+    else:
+        start = lines.index(table)
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("[")),
+                   len(lines))
+        body = [line for line in lines[start:end] if not line.startswith(f"{field} =")]
+        text = "\n".join([*lines[:start], *body, f"{field} = {value}", *lines[end:]]) + "\n"
+    with pytest.raises(ScenarioError) as err:
+        load(write_scenario(text))
+    message = str(err.value)
+    assert "\n" not in message and "scenario.toml" in message
+    assert f"{path}: expected " in message
+    assert "finite" in message or "magnitude" in message
+
+
+@pytest.mark.parametrize(("line", "path", "expected"), [
+    ("reference_price_usd_per_kg = { CHN = nan, ROW = 60.0 }",
+     "goods[0].reference_price_usd_per_kg.CHN", "finite"),
+    ('cover_weeks = [2.0, inf]', "buyers[0].cover_weeks[1]", "finite"),
+])
+def test_non_finite_numbers_inside_tables_and_pairs(line, path, expected, write_scenario):
+    anchor = "count = 3" if "cover" in line else 'name = "magnet"'
+    text = TINY
+    if "reference" in line:
+        text = text.replace("reference_price_usd_per_kg = { CHN = 50.0, ROW = 60.0 }\n", "")
+    text = text.replace(anchor, f"{anchor}\n{line}", 1)
+    with pytest.raises(ScenarioError, match=rf"{re.escape(path)}: expected .*{expected}"):
+        load(write_scenario(text))
+
+
+@pytest.mark.parametrize(("change", "match"), [
+    ("start = 9999-01-01\nend = 9999-12-01", r"scenario\.start: expected a date between"),
+    ("start = 0001-01-01\nend = 9999-12-01", r"scenario\.start: expected a date between"),
+    ("start = 2024-01-01\nend = 9999-12-01", r"scenario\.end: expected a date between"),
+])
+def test_dates_are_bounded(change, match, write_scenario):
+    text = TINY.replace("start = 2024-01-01\nend = 2024-12-31", change)
+    with pytest.raises(ScenarioError, match=match):
+        load(write_scenario(text))
+
+
+@pytest.mark.parametrize(("text", "match"), [
+    ("\n[market.transit_weeks]\ndefault = 1e9\n",
+     r"market\.transit_weeks\.default: expected a whole number of weeks in \[0, 520\]"),
+    ("\n[market]\ndemand_growth_per_year = 1e6\n",
+     r"market\.demand_growth_per_year: expected a rate in \(-1, 10\]"),
+    ("\n[market]\nexporter_forecast_weeks = 1e-300\n", r"exporter_forecast_weeks: expected 0 or"),
+])
+def test_lags_rates_and_tiny_numbers_are_bounded(text, match, write_scenario):
+    with pytest.raises(ScenarioError, match=match):
+        load(write_scenario(TINY + text))
+    count = TINY.replace("count = 3", "count = 100000000")
+    with pytest.raises(ScenarioError, match=r"buyers\[0\]\.count: expected an integer in"):
+        load(write_scenario(count))
+
+
+def test_a_scenario_without_buyers_is_refused(write_scenario):
+    text = TINY[: TINY.index("[[buyers]]")]
+    with pytest.raises(ScenarioError, match="buyers: expected at least one"):
+        load(write_scenario(text))
+
+
+@pytest.mark.parametrize(("content", "match"), [
+    (b"\x00\xff\xfe\x01 binary", "not binary data"),
+    (b"a = " + b"[" * 50_000, "nested too deeply|expected valid TOML"),
+])
+def test_files_that_are_not_toml_give_one_line(content, match, tmp_path):
+    path = tmp_path / "odd.toml"
+    path.write_bytes(content)
+    with pytest.raises(ScenarioError, match=match) as err:
+        load(path)
+    assert "\n" not in str(err.value)

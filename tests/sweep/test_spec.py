@@ -169,3 +169,50 @@ def test_a_spec_with_a_misspelt_outcome_stops_before_running(write_spec):
     with pytest.raises(SpecError, match=r"outcomes.metrics: .*destination 'BORR'.*did you mean "
                        r"'BOR'"):
         load_spec(write_spec(text))
+
+
+@pytest.mark.parametrize(("old", "new", "path", "expected"), [
+    ("range = [0.3, 0.6]", "range = [nan, 0.6]", "parameters[1].range", "two finite numbers"),
+    ("range = [0.3, 0.6]", "range = [0.3, inf]", "parameters[1].range", "two finite numbers"),
+    ("values = [0.2, 0.6]", "values = [0.2, nan]", "parameters[0].values", "finite numbers"),
+    ("values = [0.2, 0.6]", "values = [0.2, [0.6]]", "parameters[0].values", "a list of numbers"),
+    ("replications = 2", "replications = 100000000", "sweep.replications", "an integer in [1,"),
+    ("steps = 3", "steps = 1000000000", "parameters[1].steps", "an integer in [2,"),
+])
+def test_non_finite_and_huge_values_are_refused(write_spec, old, new, path, expected):
+    err = _error(write_spec, old, new)
+    assert err.path == path and expected in str(err) and "\n" not in str(err)
+
+
+@pytest.mark.parametrize(("design", "path"), [
+    ('kind = "lhs"\nsamples = 1000000000', "design.samples"),
+    ('kind = "sobol"\nn = 1073741824', "design.n"),
+    ('kind = "morris"\ntrajectories = 1000000000', "design.trajectories"),
+])
+def test_sampling_designs_are_capped(write_spec, design, path):
+    text = (SMALL.replace('kind = "grid"', design).replace("values = [0.2, 0.6]",
+                                                           "range = [0.2, 0.6]")
+            .replace("steps = 3\n", ""))
+    with pytest.raises(SpecError) as err:
+        load_spec(write_spec(text))
+    assert err.value.path == path
+
+
+def test_a_grid_too_large_in_all_is_refused_before_it_is_built(write_spec):
+    text = SMALL.replace("steps = 3", "steps = 400000").replace("replications = 2",
+                                                                "replications = 50")
+    with pytest.raises(SpecError, match=r"at most 10,000,000 runs in all"):
+        load_spec(write_spec(text))
+
+
+def test_work_above_the_limit_needs_allow_large(write_spec, tmp_path, capsys):
+    from abm.sweep.cli import main
+
+    text = SMALL.replace("steps = 3", "steps = 20000").replace("replications = 2",
+                                                               "replications = 200")
+    spec = write_spec(text)
+    out = tmp_path / "out"
+    assert main(["sweep", str(spec), "--out", str(out), "--serial", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--allow-large" in err and "buyer-weeks" in err
+    assert not out.exists()
