@@ -9,6 +9,7 @@ import pytest
 
 import abm
 from abm.cli import main
+from tests.conftest import TINY
 
 
 def test_run_writes_tables_figures_and_manifest(tmp_path, capsys):
@@ -84,10 +85,7 @@ def test_a_run_shorter_than_a_month_has_an_empty_customs_table():
 def test_a_run_above_the_work_limit_needs_allow_large(tmp_path, capsys, write_scenario):
     from abm import limits
 
-    path = write_scenario('[scenario]\nname = "big"\nextends = "baseline-2024"\n'
-                          "[[buyers]]\ncountry = \"USA\"\nsector = \"automotive\"\n"
-                          "good = \"magnet\"\ndemand_t_per_year = 1000.0\ncount = 1000000\n"
-                          "sourcing = { CHN = 1.0 }\n")
+    path = write_scenario(TINY.replace("count = 3", "count = 1000000"))
     out = tmp_path / "big"
     assert main(["run", str(path), "--out", str(out), "--quiet"]) == 2
     err = capsys.readouterr().err
@@ -97,7 +95,6 @@ def test_a_run_above_the_work_limit_needs_allow_large(tmp_path, capsys, write_sc
     with pytest.raises(limits.TooMuchWork):
         limits.check_run(config)
     limits.check_run(config, allow_large=True)
-    # arrays of tables replace the base's: the file's one group of a million buyers
     assert limits.buyer_weeks(config) == 1_000_000 * config.weeks
 
 
