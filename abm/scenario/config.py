@@ -427,6 +427,10 @@ class ExportControl:
     def check(self, path: str) -> None:
         _non_negative(f"{path}.review_weeks", self.review_weeks)
         _non_negative(f"{path}.review_cv", self.review_cv)
+        # review times are gamma with shape 1 / cv**2, which a tiny cv would make infinite
+        if 0 < self.review_cv < MIN_POSITIVE:
+            raise ConfigError(f"{path}.review_cv", f"0 or a number >= {MIN_POSITIVE:g}",
+                              self.review_cv)
         _positive(f"{path}.review_capacity_t_per_week", self.review_capacity_t_per_week)
         _probability(f"{path}.approval", self.approval)
         for key, p in self.approval_by_destination.items():

@@ -287,18 +287,16 @@ def build(cls: type, value: Any, path: str) -> Any:
     return cls(**kwargs)
 
 
-# No quantity of the model comes near these (world magnet demand is ~2e5 t a year); past
-# them, sums, products and squares of tonnes, prices and rates overflow or underflow.
+# No quantity of the model comes near this (world magnet demand is ~2e5 t a year); past it,
+# sums and products of tonnes and prices overflow or lose all precision.
 MAX_MAGNITUDE = 1e15
-MIN_MAGNITUDE = 1e-12
 
 
 def _check_magnitude(path: str, value: float) -> None:
     if not math.isfinite(value):
         raise ConfigError(path, "a finite number (not nan or inf)", value)
-    if abs(value) > MAX_MAGNITUDE or 0 < abs(value) < MIN_MAGNITUDE:
-        raise ConfigError(path, f"0 or a number of magnitude between {MIN_MAGNITUDE:g} and "
-                          f"{MAX_MAGNITUDE:g}", value)
+    if abs(value) > MAX_MAGNITUDE:
+        raise ConfigError(path, f"a number of magnitude at most {MAX_MAGNITUDE:g}", value)
 
 
 def _convert(tp: Any, value: Any, path: str) -> Any:

@@ -209,7 +209,8 @@ def test_dates_are_bounded(change, match, write_scenario):
      r"market\.transit_weeks\.default: expected a whole number of weeks in \[0, 520\]"),
     ("\n[market]\ndemand_growth_per_year = 1e6\n",
      r"market\.demand_growth_per_year: expected a rate in \(-1, 10\]"),
-    ("\n[market]\nexporter_forecast_weeks = 1e-300\n", r"exporter_forecast_weeks: expected 0 or"),
+    ("\n[market]\nexporter_forecast_weeks = 1e-300\n",
+     r"exporter_forecast_weeks: expected a number > 0 \(at least 1e-06\)"),
 ])
 def test_lags_rates_and_tiny_numbers_are_bounded(text, match, write_scenario):
     with pytest.raises(ScenarioError, match=match):
