@@ -141,14 +141,14 @@ def _pid_alive(pid: int) -> bool:
 
 def _clean_stale_staging(target: Path) -> None:
     """Remove the staging folders of `target` left by writers that were killed."""
-    for entry in target.parent.glob(f".{glob_escape(target.name)}.abm-*"):
+    for entry in target.parent.glob(f".{_glob_escape(target.name)}.abm-*"):
         match = _STAGING.fullmatch(entry.name)
         if (match and match["name"] == target.name and entry.is_dir() and not entry.is_symlink()
                 and not _pid_alive(int(match["pid"]))):
             shutil.rmtree(entry, ignore_errors=True)
 
 
-def glob_escape(name: str) -> str:
+def _glob_escape(name: str) -> str:
     return re.sub(r"([*?\[])", r"[\1]", name)
 
 
