@@ -165,3 +165,27 @@ quota_t_per_year = 1000.0
     exported = result.shipments.query("origin == 'CHN' and destination == 'USA'")["quantity_t"].sum()
     assert 950.0 <= exported <= 1000.0 + 1e-6
     assert result.model.quota_used_t[("CHN", "magnet", 2024)] == pytest.approx(exported)
+
+
+def test_a_scenario_without_buyers_runs_and_balances(write_scenario):
+    path = write_scenario("""
+        [scenario]
+        name = "no-buyers"
+        start = 2024-01-01
+        end = 2024-06-30
+        [[goods]]
+        name = "widget"
+        reference_price_usd_per_kg = { CHN = 5.0, ROW = 6.0 }
+        [[countries]]
+        code = "XAA"
+        price_region = "CHN"
+        [[exporters]]
+        name = "maker"
+        country = "XAA"
+        good = "widget"
+        capacity_t_per_week = 10.0
+    """)
+    result = abm.run(abm.load(path), seed=0)
+    balance = result.material_balance()["widget"]
+    assert balance["produced_t"] == 0.0 and balance["consumed_t"] == 0.0
+    assert (result.prices.groupby("region")["price_usd_per_kg"].nunique() == 1).all()

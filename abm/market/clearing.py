@@ -36,9 +36,8 @@ def excess_demand_and_gap(model) -> tuple[np.ndarray, np.ndarray]:
     # Orders that replace refused applications are not new demand.
     orders = np.bincount(key_b, weights=model.orders_t - model.refused_last_week_t, minlength=size)
     shipped = np.bincount(key_b[p.buyer], weights=model.shipped_this_week, minlength=size)
-    stock = np.bincount(key_b, weights=b.inventory_t, minlength=size) + np.bincount(
-        key_e, weights=e.inventory_t, minlength=size
-    )
+    stock = (np.bincount(key_b, weights=b.inventory_t, minlength=size)
+             + np.bincount(key_e, weights=e.inventory_t, minlength=size)).astype(float)
     # Goods waiting for a licence or in customs are still in the exporting country's
     # warehouses: they weigh on its market, not the buyer's.
     if b.queued_t.any():
@@ -48,7 +47,7 @@ def excess_demand_and_gap(model) -> tuple[np.ndarray, np.ndarray]:
                          where=total[p.buyer] > 0) * b.queued_t[p.buyer]
         origin_key = b.good[p.buyer] * N_REGIONS + model.country_region[p.origin]
         stock += np.bincount(origin_key, weights=part, minlength=size)
-    target = np.bincount(key_b, weights=b.cover_weeks * usual, minlength=size)
+    target = np.bincount(key_b, weights=b.cover_weeks * usual, minlength=size).astype(float)
     target += np.bincount(key_e, weights=e.inventory_weeks * e.expected_orders_t, minlength=size)
     excess = np.divide(orders - shipped, demand, out=np.zeros(size), where=demand > 1e-9)
     gap = np.divide(target - stock, target, out=np.zeros(size), where=target > 1e-9)

@@ -835,9 +835,6 @@ class Scenario:
             payoff.check(f"payoffs.{code}")
             if payoff.partner:
                 known(f"payoffs.{code}.partner", payoff.partner, codes - {code}, "other country")
-        # the market's price rule has no meaning (and fails) without a single buyer
-        if not self.buyers:
-            raise ConfigError("buyers", "at least one [[buyers]] group")
         for route in self.market.transit_weeks:
             if route != "default":
                 for code in route.split("-"):
