@@ -220,12 +220,6 @@ def test_lags_rates_and_tiny_numbers_are_bounded(text, match, write_scenario):
         load(write_scenario(count))
 
 
-def test_a_scenario_without_buyers_is_refused(write_scenario):
-    text = TINY[: TINY.index("[[buyers]]")]
-    with pytest.raises(ScenarioError, match="buyers: expected at least one"):
-        load(write_scenario(text))
-
-
 @pytest.mark.parametrize(("content", "match"), [
     (b"\x00\xff\xfe\x01 binary", "not binary data"),
     (b"a = " + b"[" * 50_000, "nested too deeply|expected valid TOML"),
