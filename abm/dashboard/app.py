@@ -1,0 +1,234 @@
+"""The dashboard page: Mesa's SolaraViz around `DashboardModel`, with the charts of a run.
+
+Solara serves this module (`abm dashboard` sets it up; see `abm.dashboard.server`). The sidebar
+is SolaraViz's: play, pause, step and reset, and the model's controls (seed, run-to date, the
+scenario's levers); moving a control and pressing Reset builds the run again. The main area
+holds the run panel (scenario, date, run to the date at once, downloads), the outcomes and the
+charts. Opening another scenario rebuilds the whole page for that scenario's levers.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+
+import pandas as pd
+import solara
+from mesa.visualization import SolaraViz
+from mesa.visualization.utils import force_update, update_counter
+
+from abm import plots
+from abm.dashboard import charts
+from abm.dashboard.levers import Lever, levers
+from abm.dashboard.session import DEFAULT_SCENARIO, DashboardModel, load_scenario, outcome_table
+from abm.dashboard.server import SCENARIO_ENV
+from abm.scenario import Scenario, ScenarioError, builtin_names
+
+# Per browser session (Solara scopes reactive variables to the connection).
+source = solara.reactive(os.environ.get(SCENARIO_ENV, DEFAULT_SCENARIO))
+good_shown = solara.reactive("")
+open_problem = solara.reactive("")
+
+TABLES = {
+    # file name as `abm run` writes it: attribute of abm.Result
+    "customs_monthly.csv": "customs_monthly",
+    "weekly.csv": "weekly",
+    "weekly_prices.csv": "prices",
+    "weekly_production.csv": "production",
+    "weekly_licences.csv": "licences",
+    "weekly_chip_sales.csv": "chip_sales",
+    "weekly_chip_access.csv": "chip_access",
+    "weekly_pain.csv": "pain",
+}
+
+
+def control(lever: Lever) -> dict:
+    """A SolaraViz model parameter for a lever."""
+    label = lever.label
+    if lever.kind == "choice":
+        return {"type": "Select", "value": lever.value, "values": list(lever.choices),
+                "label": label}
+    if lever.typed:
+        return {"type": "InputText", "value": f"{lever.value:g}", "label": label}
+    return {"type": "SliderFloat", "value": lever.value, "min": lever.low, "max": lever.high,
+            "step": lever.step, "label": f"{label} [scenario {lever.value:g}]"}
+
+
+def model_params(name: str, config: Scenario) -> dict:
+    """The model's controls for SolaraViz: seed, run-to date, then every lever."""
+    params: dict = {
+        "source": name,
+        "seed": {"type": "InputText", "value": "0", "label": "seed (whole number)"},
+        "run_to": {"type": "InputText", "value": config.end.isoformat(),
+                   "label": f"run to (YYYY-MM-DD, {config.start} to {config.end})"},
+    }
+    for lever in levers(config):
+        params[lever.name] = control(lever)
+    return params
+
+
+def goods(model: DashboardModel) -> list[str]:
+    config = model.base
+    if config is None:
+        return []
+    return [g for g in config.good_names() if g != config.chips.good]
+
+
+def shown_good(model: DashboardModel) -> str:
+    names = goods(model)
+    if good_shown.value in names:
+        return good_shown.value
+    return "magnet" if "magnet" in names else (names[0] if names else "")
+
+
+def tables_zip(model: DashboardModel) -> bytes:
+    """This run's and the unchanged run's tables (CSV, as `abm run` names them), the
+    outcomes and the levers moved, in one zip."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for folder, result in (("this_run", model.result), ("unchanged", model.unchanged)):
+            if result is None:
+                continue
+            for filename, attribute in TABLES.items():
+                frame = getattr(result, attribute, None)
+                if isinstance(frame, pd.DataFrame):
+                    archive.writestr(f"{folder}/{filename}", frame.to_csv(index=False))
+        archive.writestr("outcomes.csv", outcome_table(model, shown_good(model)).to_csv(index=False))
+        archive.writestr("levers.csv", pd.DataFrame(
+            [{"lever": lever.name, "label": lever.label, "scenario": lever.value, "this_run": value}
+             for lever, value in model.moved],
+            columns=["lever", "label", "scenario", "this_run"]).to_csv(index=False))
+    return buffer.getvalue()
+
+
+def charts_zip(model: DashboardModel) -> bytes:
+    """The charts as shown, as PNG (with the key of numbered events), in one zip."""
+    good = shown_good(model)
+    buffer = io.BytesIO()
+    events = model.base.events if model.base is not None else ()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, draw in charts.CHARTS.items():
+            figure = draw(model.result, model.unchanged, good)
+            archive.writestr(f"{name}.png", charts.png(figure, events))
+    return buffer.getvalue()
+
+
+def file_stem(model: DashboardModel) -> str:
+    date = model.date.isoformat() if model.date else "start"
+    name = model.base.name if model.base is not None else "dashboard"
+    return f"{name}-seed{model.seed}-{date}"
+
+
+@solara.component
+def ScenarioPicker():
+    """Open a built-in scenario or a scenario file; the page is rebuilt for it."""
+    path, set_path = solara.use_state("")
+
+    def open_scenario(name: str) -> None:
+        try:
+            load_scenario(name)
+        except ScenarioError as err:
+            open_problem.set(str(err))
+            return
+        open_problem.set("")
+        good_shown.set("")
+        source.set(name)
+
+    with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
+        names = builtin_names()
+        solara.Select("scenario", value=source.value if source.value in names else None,
+                      values=names, on_value=open_scenario)
+        solara.InputText("or a scenario file (path)", value=path, on_value=set_path)
+        solara.Button("Open file", on_click=lambda: open_scenario(path.strip()),
+                      disabled=not path.strip())
+    if open_problem.value:
+        solara.Error(open_problem.value)
+
+
+def RunPanel(model: DashboardModel):
+    """Scenario, date, the problem if any, run to the date at once, downloads."""
+    with solara.Column(style={"padding": "8px"}) as panel:
+        ScenarioPicker()
+        if model.base is not None:
+            solara.Markdown(f"**{model.base.name}**: {model.base.description}")
+        if model.problem:
+            solara.Error(f"Cannot run: {model.problem}", classes=["abm-problem"])
+            solara.Text("Correct the control and press Reset; the page keeps serving.")
+            return panel
+        until = model.until.isoformat()
+        date = model.date.isoformat() if model.date else "not started"
+        solara.Markdown(f"**Week of {date}** (run to {until}, seed {model.seed})",
+                        style={"font-size": "1.1em"})
+        if model.moved:
+            solara.Markdown("Levers moved: " + "; ".join(
+                f"{lever.label} **{value}** (scenario {lever.value})"
+                for lever, value in model.moved))
+        else:
+            solara.Text("No lever moved: this run is the scenario unchanged.")
+        solara.Text("Move a control in the sidebar, then press Reset to apply it.")
+
+        def run_to_date():
+            model.run_to_date()
+            force_update()
+
+        with solara.Row(style={"flex-wrap": "wrap"}):
+            solara.Button(f"Run to {until}", on_click=run_to_date, color="primary",
+                          disabled=not model.running)
+            solara.Select("good shown", value=shown_good(model), values=goods(model),
+                          on_value=lambda g: (good_shown.set(g), force_update()))
+        with solara.Row(style={"flex-wrap": "wrap"}):
+            stem = file_stem(model)
+            solara.FileDownload(lambda: tables_zip(model), filename=f"{stem}-tables.zip",
+                                label="Tables (CSV, zip)")
+            solara.FileDownload(lambda: charts_zip(model), filename=f"{stem}-charts.zip",
+                                label="Charts (PNG, zip)")
+            solara.FileDownload(
+                lambda: outcome_table(model, shown_good(model)).to_csv(index=False),
+                filename=f"{stem}-outcomes.csv", label="Outcomes (CSV)")
+    return panel
+
+
+def Outcomes(model: DashboardModel):
+    """`abm.outcomes` of this run so far beside the unchanged scenario's."""
+    with solara.Column(style={"padding": "8px"}) as column:
+        solara.Markdown("**Outcomes so far** (`abm.outcomes` names; t = tonnes)")
+        if model.result is not None:
+            table = outcome_table(model, shown_good(model))
+            table["change"] = table["this_run"] - table["unchanged"]
+            solara.DataFrame(table.round(3), items_per_page=10)
+            if model.base is not None:
+                key = [f"{n}. {e.date:%Y-%m-%d} {e.label}"
+                       for n, e in plots.labelled_events(model.base.events)]
+                solara.Markdown("**Events marked on the charts**: " + "; ".join(key))
+    return column
+
+
+def chart(name: str):
+    draw = charts.CHARTS[name]
+
+    def Chart(model: DashboardModel):
+        update_counter.get()
+        figure = draw(model.result, model.unchanged, shown_good(model))
+        return solara.FigureMatplotlib(figure, format="png", bbox_inches="tight")
+
+    Chart.__name__ = f"Chart_{name}"
+    return Chart
+
+
+COMPONENTS = [(RunPanel, 0), (Outcomes, 0)] + [(chart(name), 0) for name in charts.CHARTS]
+
+
+@solara.component
+def Page():
+    name = source.value
+    try:
+        config = load_scenario(name)
+    except ScenarioError as err:
+        solara.Error(f"Cannot open {name}: {err}")
+        ScenarioPicker()
+        return
+    model = solara.use_memo(lambda: DashboardModel(source=name), [name])
+    SolaraViz(model, components=COMPONENTS, model_params=model_params(name, config),
+              name=f"abm dashboard: {config.name}", play_interval=50,
+              render_interval=4).key(f"viz-{name}")

@@ -1,0 +1,257 @@
+"""The dashboard's charts: a run's tables drawn against the unchanged run's, events marked.
+
+Each chart is a function `(run, unchanged, good) -> Figure` over two `abm.Result`s (the run on
+the page and the scenario unchanged, over the same weeks). This run is drawn solid, the
+unchanged run dashed in the same colour, observed customs data in black. Axes, event markers
+and the PNG resolution are `abm.plots`'; the tables are `abm.Result`'s and `abm.outcomes`', read
+by column name, so a chart whose column is missing says so instead of failing.
+
+Figures are `matplotlib.figure.Figure` objects, not pyplot's, so several browser sessions can
+draw at once.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from abm import outcomes, plots
+from abm.data import observed_magnet_exports
+
+WIDTH_IN, PANEL_IN = 7.5, 2.3
+THIS_RUN = {"linestyle": "-", "linewidth": 1.5}
+UNCHANGED = {"linestyle": "--", "linewidth": 1.1, "alpha": 0.8}
+
+
+def _colours(keys) -> dict[str, str]:
+    keys = list(dict.fromkeys(keys))
+    return {key: f"C{i % 10}" for i, key in enumerate(keys)}
+
+
+def _has(frame: pd.DataFrame | None, *columns: str) -> bool:
+    return frame is not None and not frame.empty and all(c in frame.columns for c in columns)
+
+
+def _dates(frame: pd.DataFrame) -> pd.Series:
+    return pd.to_datetime(frame["date"])
+
+
+def _figure(rows: int, title: str) -> tuple[Figure, list]:
+    fig = Figure(figsize=(WIDTH_IN, 0.6 + PANEL_IN * rows))
+    axes = fig.subplots(rows, 1, sharex=True, squeeze=False)[:, 0]
+    fig.suptitle(title, fontsize=10)
+    return fig, list(axes)
+
+
+def _finish(fig: Figure, axes, run, unchanged, styles_legend: bool = True) -> Figure:
+    result = run if run is not None else unchanged
+    for ax in axes:
+        plots.date_axis(ax)
+        if result is not None:
+            config = result.config
+            ax.set_xlim(pd.Timestamp(config.start), pd.Timestamp(config.end))
+            plots.mark_events(ax, config.events)
+        if not ax.get_lines() and not ax.collections:
+            ax.text(0.5, 0.5, "no data yet", transform=ax.transAxes, ha="center",
+                    color="0.4", fontsize=9)
+    if styles_legend:
+        series = axes[-1].get_legend()
+        if series is not None:
+            axes[-1].add_artist(series)
+        axes[-1].legend(handles=_style_handles(unchanged is not None and unchanged is not run),
+                        loc="upper right", fontsize=7, framealpha=0.8)
+    fig.tight_layout()
+    return fig
+
+
+def _style_handles(compare: bool) -> list[Line2D]:
+    handles = [Line2D([], [], color="0.2", label="this run", **THIS_RUN)]
+    if compare:
+        handles.append(Line2D([], [], color="0.2", label="scenario unchanged", **UNCHANGED))
+    return handles
+
+
+def _missing(ax, what: str) -> None:
+    ax.text(0.5, 0.5, f"no {what} in this run's tables", transform=ax.transAxes,
+            ha="center", color="0.4", fontsize=9)
+
+
+def _pair(run, unchanged):
+    """(result, style) to draw: this run, then the unchanged one when it is another run."""
+    out = [] if run is None else [(run, THIS_RUN)]
+    if unchanged is not None and unchanged is not run:
+        out.append((unchanged, UNCHANGED))
+    return out
+
+
+def _lines(ax, results, table: str, by: str, value: str, where: dict, scale: float = 1.0,
+           aggregate: bool = True, colours: dict | None = None, label=str) -> bool:
+    """Plot `value` of `table` over weeks, one line per `by`, for each (result, style).
+    Returns False if a result lacks the columns."""
+    drawn = {}
+    for result, style in results:
+        frame = getattr(result, table)
+        if not _has(frame, "date", by, value, *where):
+            return False
+        for column, wanted in where.items():
+            frame = frame[frame[column] == wanted]
+        if aggregate:
+            frame = frame.groupby(["date", by], as_index=False)[value].sum()
+        colours = colours or _colours(sorted(frame[by].unique()))
+        for key, rows in frame.groupby(by, sort=True):
+            ax.plot(_dates(rows), rows[value] * scale, color=colours.get(key, "0.5"),
+                    label=label(key) if key not in drawn and style is THIS_RUN else None,
+                    **style)
+            drawn[key] = True
+    if drawn:
+        ax.legend(fontsize=7, ncol=min(4, len(drawn)), loc="upper left", framealpha=0.8)
+    return True
+
+
+def exports(run, unchanged, good: str, origin: str = "CHN") -> Figure:
+    """Monthly exports of `good` from `origin`: the total against customs data where the
+    package has it (China's magnets), and by destination."""
+    fig, (total, by_destination) = _figure(2, f"{good} exports from {origin} (customs table, "
+                                              "monthly)")
+    observed = observed_magnet_exports() if good == "magnet" and origin == "CHN" else None
+    colours = None
+    for result, style in _pair(run, unchanged):
+        monthly = outcomes.monthly_exports(result, good, origin)
+        if not _has(monthly, "month", "destination", "quantity_t"):
+            continue
+        monthly = monthly.assign(date=pd.to_datetime(monthly["month"] + "-15"))
+        whole = monthly[monthly["destination"] == "ALL"]
+        total.plot(whole["date"], whole["quantity_t"], color="C0",
+                   label="model, all destinations" if style is THIS_RUN else None, **style)
+        parts = monthly[monthly["destination"] != "ALL"]
+        colours = colours or _colours(sorted(parts["destination"].unique()))
+        for destination, rows in parts.groupby("destination"):
+            by_destination.plot(rows["date"], rows["quantity_t"], color=colours[destination],
+                                label=destination if style is THIS_RUN else None, **style)
+    if _has(observed, "month", "destination", "observed_t"):
+        observed = observed.assign(date=pd.to_datetime(observed["month"] + "-15"))
+        for ax, destination, marker in ((total, "ALL", "o"), (by_destination, "USA", "x")):
+            rows = observed[observed["destination"] == destination]
+            ax.plot(rows["date"], rows["observed_t"], marker, color="black", markersize=4,
+                    linestyle="none", label=f"customs data ({destination})")
+    total.set_ylabel("t per month")
+    by_destination.set_ylabel("t per month")
+    for ax in (total, by_destination):
+        ax.set_ylim(bottom=0)
+        if ax.get_lines():
+            ax.legend(fontsize=7, ncol=4, loc="upper left", framealpha=0.8)
+    return _finish(fig, [total, by_destination], run, unchanged)
+
+
+def prices(run, unchanged, good: str) -> Figure:
+    """Weekly price of `good` inside (CHN) and outside (ROW) China."""
+    fig, (ax,) = _figure(1, f"{good}: price inside and outside China")
+    names = {"CHN": "inside China", "ROW": "outside China"}
+    if not _lines(ax, _pair(run, unchanged), "prices", "region", "price_usd_per_kg",
+                  {"good": good}, aggregate=False, label=lambda r: names.get(r, r)):
+        _missing(ax, "prices")
+    ax.set_ylabel("USD per kg")
+    ax.set_ylim(bottom=0)
+    return _finish(fig, [ax], run, unchanged)
+
+
+def shortages(run, unchanged, good: str) -> Figure:
+    """Demand not met (production lost) by buyers' country, and buyers halted by sector."""
+    fig, (lost, halted) = _figure(2, f"{good} buyers: production lost and buyers short")
+    if not _lines(lost, _pair(run, unchanged), "weekly", "country", "shortfall_t",
+                  {"good": good}):
+        _missing(lost, "shortfall")
+    if not _lines(halted, _pair(run, unchanged), "weekly", "sector", "buyers_halted",
+                  {"good": good}):
+        _missing(halted, "halts")
+    lost.set_title("demand not met, by buyers' country", fontsize=8)
+    lost.set_ylabel("t per week")
+    halted.set_title("buyers halted (cover < half of demand), by sector", fontsize=8)
+    halted.set_ylabel("buyers")
+    for ax in (lost, halted):
+        ax.set_ylim(bottom=0)
+    return _finish(fig, [lost, halted], run, unchanged)
+
+
+def licences(run, unchanged, good: str) -> Figure:
+    """Licence applications filed, approved and refused each week, and the backlog."""
+    fig, (flows, backlog) = _figure(2, f"export licences for {good}")
+    colours = {"filed_t": "C0", "approved_t": "C2", "refused_t": "C3", "backlog_t": "0.2"}
+    drew = False
+    for result, style in _pair(run, unchanged):
+        frame = result.licences
+        if not _has(frame, "date", "good"):
+            continue
+        frame = frame[frame["good"] == good].groupby("date", as_index=False).sum(
+            numeric_only=True)
+        for ax, columns in ((flows, ("filed_t", "approved_t", "refused_t")),
+                            (backlog, ("backlog_t",))):
+            for column in columns:
+                if column in frame.columns:
+                    ax.plot(_dates(frame), frame[column], color=colours[column],
+                            label=column.removesuffix("_t") if style is THIS_RUN else None,
+                            **style)
+                    drew = True
+    if not drew:
+        flows.text(0.5, 0.5, f"no licence office for {good} in this scenario",
+                   transform=flows.transAxes, ha="center", color="0.4", fontsize=9)
+    flows.set_ylabel("t per week")
+    backlog.set_ylabel("t pending")
+    backlog.set_title("backlog of applications", fontsize=8)
+    for ax in (flows, backlog):
+        ax.set_ylim(bottom=0)
+        if ax.get_lines():
+            ax.legend(fontsize=7, ncol=3, loc="upper left", framealpha=0.8)
+    return _finish(fig, [flows, backlog], run, unchanged)
+
+
+def chips(run, unchanged, good: str = "") -> Figure:
+    """AI-chip sales revenue by buyers' region, and the share of chip demand served."""
+    fig, (sales, access) = _figure(2, "AI chips: sales and access")
+    names = {"CHN": "China", "ROW": "rest of the world"}
+    if not _lines(sales, _pair(run, unchanged), "chip_sales", "region", "revenue_usd", {},
+                  scale=1e-9, label=lambda r: names.get(r, r)):
+        _missing(sales, "chip sales")
+    if not _lines(access, _pair(run, unchanged), "chip_access", "region", "access", {},
+                  aggregate=False, label=lambda r: names.get(r, r)):
+        _missing(access, "chip access")
+    sales.set_title("sales revenue, by buyers' region", fontsize=8)
+    sales.set_ylabel("USD bn per week")
+    access.set_title("access: share of chip demand served", fontsize=8)
+    access.set_ylabel("share (0-1)")
+    sales.set_ylim(bottom=0)
+    access.set_ylim(0, 1.05)
+    return _finish(fig, [sales, access], run, unchanged)
+
+
+def payoffs(run, unchanged, good: str = "") -> Figure:
+    """Each State's weekly pain, the opposite of its payoff (a weighted sum of shares)."""
+    fig, (ax,) = _figure(1, "States' payoffs: weekly pain (lower is better)")
+    if not _lines(ax, _pair(run, unchanged), "pain", "state", "pain", {}, aggregate=False):
+        _missing(ax, "pain")
+    ax.set_ylabel("pain (share, 0-1)")
+    ax.set_ylim(bottom=0)
+    return _finish(fig, [ax], run, unchanged)
+
+
+CHARTS: dict[str, Callable[..., Figure]] = {
+    "exports": exports,
+    "prices": prices,
+    "shortages": shortages,
+    "licences": licences,
+    "chips": chips,
+    "payoffs": payoffs,
+}
+
+
+def png(fig: Figure, events=()) -> bytes:
+    """The figure as PNG at `abm.plots.DPI`, with the key of numbered events under it."""
+    if events:
+        plots.event_key(fig, events)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=plots.DPI)
+    return buffer.getvalue()

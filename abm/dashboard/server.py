@@ -1,0 +1,25 @@
+"""Serve the dashboard page with Solara's own server (`solara run`), on this machine only unless
+asked: `serve("history-2025", host="127.0.0.1", port=8765)` blocks until interrupted."""
+
+from __future__ import annotations
+
+import os
+
+APP = "abm.dashboard.app"
+SCENARIO_ENV = "ABM_DASHBOARD_SCENARIO"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+
+
+def serve(scenario: str, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
+          open_browser: bool = False) -> None:
+    """Serve the page for `scenario` (a built-in name or a file) at http://HOST:PORT/."""
+    os.environ[SCENARIO_ENV] = scenario
+    # Solara reads its settings from the environment when first imported: no usage reports
+    # (the page is local and must not call out).
+    os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "false")
+    from solara.__main__ import cli  # noqa: PLC0415 (after the environment is set)
+
+    cli.main(["run", APP, "--host", host, "--port", str(port), "--production",
+              "--no-check-version", "--open" if open_browser else "--no-open",
+              "--log-level", "warning"], prog_name="abm dashboard", standalone_mode=False)
