@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 import abm
 from abm import limits
+from abm.dashboard.cli import add_subcommand as add_dashboard_subcommand
 from abm.output import OutputError, check_target, safe_name, write_run
 from abm.plots import FigureWarning
 from abm.scenario import ScenarioError, builtin_descriptions
@@ -98,6 +99,7 @@ def parser() -> argparse.ArgumentParser:
                                description="List the built-in scenarios, one line each.")
     scenarios.set_defaults(func=cmd_scenarios)
     add_sweep_subcommands(sub)
+    add_dashboard_subcommand(sub)
     return top
 
 

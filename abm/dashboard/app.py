@@ -9,6 +9,7 @@ charts. Opening another scenario rebuilds the whole page for that scenario's lev
 
 from __future__ import annotations
 
+import html
 import io
 import os
 import zipfile
@@ -44,15 +45,11 @@ TABLES = {
 
 
 def control(lever: Lever) -> dict:
-    """A SolaraViz model parameter for a lever."""
-    label = lever.label
+    """A SolaraViz model parameter for a lever: a choice, or a number typed in."""
     if lever.kind == "choice":
         return {"type": "Select", "value": lever.value, "values": list(lever.choices),
-                "label": label}
-    if lever.typed:
-        return {"type": "InputText", "value": f"{lever.value:g}", "label": label}
-    return {"type": "SliderFloat", "value": lever.value, "min": lever.low, "max": lever.high,
-            "step": lever.step, "label": f"{label} [scenario {lever.value:g}]"}
+                "label": lever.label}
+    return {"type": "InputText", "value": lever.text(), "label": lever.label}
 
 
 def model_params(name: str, config: Scenario) -> dict:
@@ -114,6 +111,14 @@ def charts_zip(model: DashboardModel) -> bytes:
     return buffer.getvalue()
 
 
+def paragraph(text: str, strong: str = "", classes: str = "") -> solara.Element:
+    """A paragraph of escaped text, optionally led by a bold part. (solara.Markdown would load
+    KaTeX from a CDN, which a closed machine cannot reach.)"""
+    lead = f"<b>{html.escape(strong)}</b> " if strong else ""
+    return solara.HTML(tag="p", unsafe_innerHTML=lead + html.escape(text),
+                       classes=[classes] if classes else [])
+
+
 def file_stem(model: DashboardModel) -> str:
     date = model.date.isoformat() if model.date else "start"
     name = model.base.name if model.base is not None else "dashboard"
@@ -146,24 +151,26 @@ def ScenarioPicker():
         solara.Error(open_problem.value)
 
 
+@solara.component
 def RunPanel(model: DashboardModel):
     """Scenario, date, the problem if any, run to the date at once, downloads."""
+    update_counter.get()
     with solara.Column(style={"padding": "8px"}) as panel:
         ScenarioPicker()
         if model.base is not None:
-            solara.Markdown(f"**{model.base.name}**: {model.base.description}")
+            paragraph(model.base.description, strong=f"{model.base.name}:")
         if model.problem:
             solara.Error(f"Cannot run: {model.problem}", classes=["abm-problem"])
             solara.Text("Correct the control and press Reset; the page keeps serving.")
             return panel
         until = model.until.isoformat()
-        date = model.date.isoformat() if model.date else "not started"
-        solara.Markdown(f"**Week of {date}** (run to {until}, seed {model.seed})",
-                        style={"font-size": "1.1em"})
+        now = f"Week of {model.date.isoformat()}" if model.date else "Not started"
+        paragraph(f"(run to {until}, seed {model.seed})", strong=now, classes="abm-date")
         if model.moved:
-            solara.Markdown("Levers moved: " + "; ".join(
-                f"{lever.label} **{value}** (scenario {lever.value})"
-                for lever, value in model.moved))
+            paragraph("; ".join(f"{lever.label}: {value:g} (scenario {lever.text()})"
+                                if lever.kind == "number" else
+                                f"{lever.label}: {value} (scenario {lever.value})"
+                                for lever, value in model.moved), strong="Levers moved:")
         else:
             solara.Text("No lever moved: this run is the scenario unchanged.")
         solara.Text("Move a control in the sidebar, then press Reset to apply it.")
@@ -189,10 +196,12 @@ def RunPanel(model: DashboardModel):
     return panel
 
 
+@solara.component
 def Outcomes(model: DashboardModel):
     """`abm.outcomes` of this run so far beside the unchanged scenario's."""
+    update_counter.get()
     with solara.Column(style={"padding": "8px"}) as column:
-        solara.Markdown("**Outcomes so far** (`abm.outcomes` names; t = tonnes)")
+        paragraph("(abm.outcomes names; t = tonnes)", strong="Outcomes so far")
         if model.result is not None:
             table = outcome_table(model, shown_good(model))
             table["change"] = table["this_run"] - table["unchanged"]
@@ -200,22 +209,37 @@ def Outcomes(model: DashboardModel):
             if model.base is not None:
                 key = [f"{n}. {e.date:%Y-%m-%d} {e.label}"
                        for n, e in plots.labelled_events(model.base.events)]
-                solara.Markdown("**Events marked on the charts**: " + "; ".join(key))
+                paragraph("; ".join(key), strong="Events marked on the charts:")
     return column
 
 
 def chart(name: str):
+    """The page's component for chart `name`: drawn again only when the run has moved on (or
+    another good is shown), not at every render of the page."""
     draw = charts.CHARTS[name]
 
+    @solara.component
     def Chart(model: DashboardModel):
         update_counter.get()
-        figure = draw(model.result, model.unchanged, shown_good(model))
-        return solara.FigureMatplotlib(figure, format="png", bbox_inches="tight")
+        good = shown_good(model)
+        weeks = model.economy.steps if model.economy is not None else -1
+        image = solara.use_memo(
+            lambda: charts.page_png(draw(model.result, model.unchanged, good)) if weeks > 0
+            else None, dependencies=[model, weeks, good])
+        with solara.Column(classes=[f"abm-chart-{name}"]) as column:
+            if image is None:
+                solara.Text(f"{draw.__doc__.splitlines()[0]} The chart is drawn once the run "
+                            "has started (Step, Play or Run to).", classes=["abm-waiting"])
+            else:
+                solara.Image(image, format="png", width="100%")
+        return column
 
-    Chart.__name__ = f"Chart_{name}"
     return Chart
 
 
+# Solara components (not plain functions), so that SolaraViz keeps them mounted across its
+# renders: a plain function is wrapped in a new component type at every render, which remounts
+# every chart and drops a click made meanwhile.
 COMPONENTS = [(RunPanel, 0), (Outcomes, 0)] + [(chart(name), 0) for name in charts.CHARTS]
 
 

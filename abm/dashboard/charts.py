@@ -22,7 +22,8 @@ from matplotlib.lines import Line2D
 from abm import outcomes, plots
 from abm.data import observed_magnet_exports
 
-WIDTH_IN, PANEL_IN = 7.5, 2.3
+WIDTH_IN, PANEL_IN, TOP_IN, BOTTOM_IN, GAP_IN = 7.5, 2.0, 0.6, 0.55, 0.4
+PAGE_DPI = 80
 THIS_RUN = {"linestyle": "-", "linewidth": 1.5}
 UNCHANGED = {"linestyle": "--", "linewidth": 1.1, "alpha": 0.8}
 
@@ -41,9 +42,15 @@ def _dates(frame: pd.DataFrame) -> pd.Series:
 
 
 def _figure(rows: int, title: str) -> tuple[Figure, list]:
-    fig = Figure(figsize=(WIDTH_IN, 0.6 + PANEL_IN * rows))
+    # Fixed margins (inches) instead of tight_layout, which draws the figure twice: a page of
+    # charts is redrawn every few weeks while the run plays.
+    height = TOP_IN + BOTTOM_IN + PANEL_IN * rows + GAP_IN * (rows - 1)
+    fig = Figure(figsize=(WIDTH_IN, height), dpi=PAGE_DPI)
+    fig.subplots_adjust(left=0.62 / WIDTH_IN, right=1 - 0.12 / WIDTH_IN,
+                        top=1 - TOP_IN / height, bottom=BOTTOM_IN / height,
+                        hspace=GAP_IN / PANEL_IN)
     axes = fig.subplots(rows, 1, sharex=True, squeeze=False)[:, 0]
-    fig.suptitle(title, fontsize=10)
+    fig.suptitle(title, fontsize=10, y=1 - 0.08 / height, va="top")
     return fig, list(axes)
 
 
@@ -54,7 +61,7 @@ def _finish(fig: Figure, axes, run, unchanged, styles_legend: bool = True) -> Fi
         if result is not None:
             config = result.config
             ax.set_xlim(pd.Timestamp(config.start), pd.Timestamp(config.end))
-            plots.mark_events(ax, config.events)
+            mark_events(ax, config.events, numbers=ax is axes[0])
         if not ax.get_lines() and not ax.collections:
             ax.text(0.5, 0.5, "no data yet", transform=ax.transAxes, ha="center",
                     color="0.4", fontsize=9)
@@ -64,8 +71,24 @@ def _finish(fig: Figure, axes, run, unchanged, styles_legend: bool = True) -> Fi
             axes[-1].add_artist(series)
         axes[-1].legend(handles=_style_handles(unchanged is not None and unchanged is not run),
                         loc="upper right", fontsize=7, framealpha=0.8)
-    fig.tight_layout()
     return fig
+
+
+def mark_events(ax, events, numbers: bool = True) -> None:
+    """Dashed lines at the labelled events, numbered as `abm.plots` numbers them (the page lists
+    the key once). One collection per axis rather than a line per event: the page redraws its
+    charts every few weeks of a run."""
+    numbered = plots.labelled_events(events)
+    if not numbered:
+        return
+    dates = [pd.Timestamp(event.date) for _, event in numbered]
+    ax.vlines(dates, 0, 1, transform=ax.get_xaxis_transform(), colors="0.45",
+              linestyles="--", linewidths=0.8, zorder=0)
+    if numbers:
+        for n, event in numbered:
+            ax.annotate(str(n), (pd.Timestamp(event.date), 1.0),
+                        xycoords=("data", "axes fraction"), xytext=(2, -3 - 8 * (n % 3)),
+                        textcoords="offset points", fontsize=6.5, color="0.25", va="top")
 
 
 def _style_handles(compare: bool) -> list[Line2D]:
@@ -94,9 +117,11 @@ def _lines(ax, results, table: str, by: str, value: str, where: dict, scale: flo
     Returns False if a result lacks the columns."""
     drawn = {}
     for result, style in results:
-        frame = getattr(result, table)
-        if not _has(frame, "date", by, value, *where):
+        frame = getattr(result, table, None)
+        if frame is None or not {"date", by, value, *where} <= set(frame.columns):
             return False
+        if frame.empty:
+            continue
         for column, wanted in where.items():
             frame = frame[frame[column] == wanted]
         if aggregate:
@@ -249,9 +274,17 @@ CHARTS: dict[str, Callable[..., Figure]] = {
 
 
 def png(fig: Figure, events=()) -> bytes:
-    """The figure as PNG at `abm.plots.DPI`, with the key of numbered events under it."""
+    """The figure as PNG at `abm.plots.DPI`, with the key of numbered events under it (for
+    downloads; the page shows the figure without the key, which it lists once)."""
     if events:
         plots.event_key(fig, events)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=plots.DPI)
+    return buffer.getvalue()
+
+
+def page_png(fig: Figure) -> bytes:
+    """The figure as the page shows it (light compression: it is sent once, drawn often)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=PAGE_DPI, pil_kwargs={"compress_level": 1})
     return buffer.getvalue()

@@ -5,12 +5,13 @@ a review time, an office's capacity, a tariff, buyers' cover and stockpiling, a 
 State's strategy) with the scenario paths it sets through `abm.override`. Levers are read from
 the scenario itself, so a new scenario file gets its own controls without code.
 
-Values arrive from the page as numbers (sliders), strings (typed fields) or choices; `apply`
+Values arrive from the page as typed text or a choice (from Python, as numbers too); `apply`
 parses and checks them and raises `LeverError` with a message meant for the page.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -29,21 +30,27 @@ class LeverError(ValueError):
 
 @dataclass(frozen=True)
 class Lever:
-    """One control. `paths` are the scenario fields it sets; with `scale` it multiplies each
-    path's value (`base`, numbers or lists of numbers) instead of replacing it."""
+    """One control: `what` it sets (with the unit) `where` (an event, a table, a deal). `paths`
+    are the scenario fields it sets; with `scale` it multiplies each path's value in `base`
+    (numbers or lists of numbers) instead of replacing it. A number must lie in [low, high]
+    (None: open)."""
 
     name: str
-    label: str
+    what: str
+    where: str
     kind: Literal["number", "choice"]
     value: Any
     paths: tuple[str, ...]
     low: float | None = None
     high: float | None = None
-    step: float = 0.01
-    typed: bool = False
     choices: tuple[str, ...] = ()
     scale: bool = False
     base: tuple[Any, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """The control's name on the page: what it sets, then where."""
+        return f"{self.what} · {self.where}"
 
     def parse(self, value: Any) -> Any:
         """The lever's value from what the page sent; LeverError if it is not usable."""
@@ -53,18 +60,24 @@ class Lever:
                                  f"got {value!r}")
             return value
         try:
-            number = float(str(value).strip()) if isinstance(value, str) else float(value)
+            number = float(value.strip()) if isinstance(value, str) else float(value)
         except (TypeError, ValueError):
-            number = float("nan")
-        if number != number:  # NaN: not a number at all, or typed as "nan"
+            number = math.nan
+        if not math.isfinite(number):
             raise LeverError(f"{self.label}: expected a number, got {value!r}")
         if (self.low is not None and number < self.low) or (
-                self.high is not None and self.typed and number > self.high):
+                self.high is not None and number > self.high):
             raise LeverError(f"{self.label}: expected {self.bounds_text()}, got {value!r}")
         return number
 
+    def text(self) -> str:
+        """The scenario's value as the page first shows it."""
+        if self.kind == "choice":
+            return str(self.value)
+        return str(int(self.value)) if float(self.value).is_integer() else repr(self.value)
+
     def bounds_text(self) -> str:
-        if self.low is not None and self.high is not None and self.typed:
+        if self.low is not None and self.high is not None:
             return f"a number from {self.low:g} to {self.high:g}"
         return f"a number >= {self.low:g}" if self.low is not None else "a number"
 
@@ -87,33 +100,31 @@ def _key(key: str) -> str:
 
 
 _FIELDS = {
-    # field: (label with unit, low, high, step, typed)
-    "approval": ("approval rate (share approved)", 0.0, 1.0, 0.01, False),
-    "review_weeks": ("review time (weeks)", 0.0, 26.0, 0.5, False),
-    "review_capacity_t_per_week": ("office capacity (t decided per week)", 0.0, 1e12, 1.0, True),
-    "customs_hold_weeks": ("customs hold (weeks)", 0.0, 26.0, 0.5, False),
-    "quota_t_per_year": ("quota (t per year)", 0.0, 1e12, 1.0, True),
-    "controlled_share": ("share needing a licence", 0.0, 1.0, 0.01, False),
-    "revenue_share": ("revenue share to the State", 0.0, 1.0, 0.01, False),
-    "rate": ("tariff (ad valorem, 1 = 100%)", 0.0, 3.0, 0.05, False),
-    "level": ("level (0 to 1)", 0.0, 1.0, 0.05, False),
+    # field: (what it is, with its unit; lowest and highest value, None: open)
+    "approval": ("approval rate (0-1)", 0.0, 1.0),
+    "review_weeks": ("review time (weeks)", 0.0, None),
+    "review_capacity_t_per_week": ("office capacity (t/week)", 0.0, None),
+    "customs_hold_weeks": ("customs hold (weeks)", 0.0, None),
+    "quota_t_per_year": ("quota (t/year)", 0.0, None),
+    "controlled_share": ("share needing a licence (0-1)", 0.0, 1.0),
+    "revenue_share": ("revenue share to the State (0-1)", 0.0, 1.0),
+    "rate": ("tariff (1 = 100%)", 0.0, None),
+    "level": ("level (0-1)", 0.0, 1.0),
 }
 
 
-def _number(name: str, label: str, field: str, value: float, path: str) -> Lever:
+def _number(name: str, where: str, field: str, value: float, path: str) -> Lever:
     if field.startswith("approval_by_"):
-        text, low, high, step, typed = "approval rate (share approved)", 0.0, 1.0, 0.01, False
-        text = f"{text} for {field.split('.', 1)[1]}"
+        what, low, high = _FIELDS["approval"]
+        what = f"{what} for {field.split('.', 1)[1]}"
     else:
-        text, low, high, step, typed = _FIELDS[field]
-    if not typed:
-        high = max(high, float(value))
-    return Lever(name=name, label=f"{label}: {text}", kind="number", value=float(value),
-                 paths=(path,), low=low, high=high, step=step, typed=typed)
+        what, low, high = _FIELDS[field]
+    return Lever(name=name, what=what, where=where, kind="number", value=float(value),
+                 paths=(path,), low=low, high=high)
 
 
 def _control_levers(prefix: str, label: str, control: ExportControl, path: str) -> list[Lever]:
-    out = [Lever(name=f"{prefix}_regime", label=f"{label}: regime", kind="choice",
+    out = [Lever(name=f"{prefix}_regime", what="regime", where=label, kind="choice",
                  value=control.regime, paths=(f"{path}.regime",), choices=REGIMES)]
     if control.regime == "licence":
         fields = ["approval", "review_weeks", "review_capacity_t_per_week"]
@@ -182,10 +193,10 @@ def _deal_levers(config: Scenario) -> list[Lever]:
     for deal in _deals_in_use(config):
         template = config.deals[deal]
         path = f"deals.{deal}"
-        out.append(Lever(name=f"d_{_slug(deal)}_duration", label=f"deal {deal}: lasts (weeks)",
+        out.append(Lever(name=f"d_{_slug(deal)}_duration", what="lasts (weeks)",
+                         where=f"deal {deal}",
                          kind="number", value=template.duration_weeks,
-                         paths=(f"{path}.duration_weeks",), low=1.0,
-                         high=max(260.0, template.duration_weeks), step=1.0))
+                         paths=(f"{path}.duration_weeks",), low=0.0))
         for j, term in enumerate(template.terms):
             label = f"deal {deal}, {term.state} {term.kind.replace('_', ' ')} {term.good}".strip()
             prefix = f"d_{_slug(deal)}_{j}"
@@ -208,21 +219,20 @@ def _strategy_levers(config: Scenario) -> list[Lever]:
     for i, country in enumerate(config.countries):
         if country.code not in acting and country.strategy == "scripted":
             continue
-        out.append(Lever(name=f"s_{_slug(country.code)}", label=f"{country.code} strategy",
+        out.append(Lever(name=f"s_{_slug(country.code)}", what="strategy", where=country.code,
                          kind="choice", value=country.strategy,
                          paths=(f"countries[{i}].strategy",), choices=tuple(sorted(STRATEGIES))))
         if country.strategy == "bargaining":
             params = config.strategy_config(country.code).bargaining
             path = f"strategies.{country.code}.bargaining"
             out.append(Lever(name=f"s_{_slug(country.code)}_renege",
-                             label=f"{country.code} bargaining: chance of reneging a week",
+                             what="chance of reneging a week", where=f"{country.code} bargaining",
                              kind="number", value=params.renege_probability,
                              paths=(f"{path}.renege_probability",), low=0.0, high=1.0))
             out.append(Lever(name=f"s_{_slug(country.code)}_threshold",
-                             label=f"{country.code} bargaining: pain threshold (share)",
+                             what="pain threshold (share)", where=f"{country.code} bargaining",
                              kind="number", value=params.pain_threshold,
-                             paths=(f"{path}.pain_threshold",), low=0.0,
-                             high=max(1.0, params.pain_threshold)))
+                             paths=(f"{path}.pain_threshold",), low=0.0))
     return out
 
 
@@ -231,12 +241,12 @@ def _buyer_levers(config: Scenario) -> list[Lever]:
         return []
     covers = tuple(list(g.cover_weeks) for g in config.buyers)
     return [
-        Lever(name="buyers_cover_scale", label="buyers' stock cover (x the scenario's)",
-              kind="number", value=1.0, low=0.0, high=4.0, step=0.05, scale=True,
+        Lever(name="buyers_cover_scale", what="stock cover (x the scenario's)", where="buyers",
+              kind="number", value=1.0, low=0.0, scale=True,
               paths=tuple(f"buyers[{i}].cover_weeks" for i in range(len(covers))), base=covers),
-        Lever(name="stockpile_cover_gain", label="stockpiling: extra cover when alerted (share)",
+        Lever(name="stockpile_cover_gain", what="stockpiling: extra cover when alerted (share)",
+              where="buyers",
               kind="number", value=config.market.stockpile_cover_gain, low=0.0,
-              high=max(3.0, config.market.stockpile_cover_gain), step=0.05,
               paths=("market.stockpile_cover_gain",)),
     ]
 

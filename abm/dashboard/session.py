@@ -156,7 +156,10 @@ class DashboardModel(mesa.Model):
 
     @property
     def unchanged(self) -> abm.Result | None:
-        """The unchanged scenario over the same weeks, as an `abm.Result`."""
+        """The unchanged scenario over the same weeks, as an `abm.Result` (this run's own
+        when no lever moved)."""
+        if self.reference is self.economy:
+            return self.result
         return self._as_result("unchanged", self.base, self.reference)
 
     @property

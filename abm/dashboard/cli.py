@@ -1,0 +1,39 @@
+"""`abm dashboard [SCENARIO] [--host ADDRESS] [--port N] [--open]`, registered on the main
+command line by `add_subcommand(subparsers)`."""
+
+from __future__ import annotations
+
+import argparse
+
+from abm.dashboard.server import DEFAULT_HOST, DEFAULT_PORT
+
+
+def add_subcommand(subparsers) -> None:
+    dashboard = subparsers.add_parser(
+        "dashboard", help="serve an interactive dashboard of a scenario in the browser",
+        description="Serve a web page (Mesa's SolaraViz) that runs SCENARIO week by week: "
+        "levers and seed as controls, play/pause/step/reset, run to a date, charts against "
+        "the unchanged scenario, downloads of the tables (CSV) and charts (PNG). Stop with "
+        "Ctrl-C.")
+    dashboard.add_argument("scenario", metavar="SCENARIO", nargs="?", default="history-2025",
+                           help="a built-in scenario name (see `abm scenarios`) or a TOML file "
+                           "(default history-2025); another can be opened on the page")
+    dashboard.add_argument("--host", default=DEFAULT_HOST, metavar="ADDRESS",
+                           help=f"address to serve on (default {DEFAULT_HOST}: this machine "
+                           "only; 0.0.0.0 serves every network the machine is on)")
+    dashboard.add_argument("--port", type=int, default=DEFAULT_PORT, metavar="N",
+                           help=f"port to serve on (default {DEFAULT_PORT})")
+    dashboard.add_argument("--open", action="store_true",
+                           help="open the page in the default web browser")
+    dashboard.set_defaults(func=dashboard_command)
+
+
+def dashboard_command(args: argparse.Namespace) -> int:
+    import abm
+    from abm.dashboard.server import serve
+
+    abm.load(args.scenario)  # a bad scenario stops here with one line, before serving
+    print(f"abm dashboard: serving {args.scenario} at http://{args.host}:{args.port}/ "
+          "(Ctrl-C stops)", flush=True)
+    serve(args.scenario, host=args.host, port=args.port, open_browser=args.open)
+    return 0

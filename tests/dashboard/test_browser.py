@@ -1,0 +1,92 @@
+"""End to end: `abm dashboard history-2025` served, its page driven in headless Chromium.
+
+One server and one browser for the module (starting them is most of the cost); the steps run in
+order on one page, as a person would use it."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from abm.dashboard import browser
+
+pytestmark = pytest.mark.skipif(
+    browser.chromium_path() is None and not os.environ.get("CI"),
+    reason="no Chromium on this machine (apt-get install chromium; .ci/run installs it)")
+
+APPROVAL = "approval rate (0-1) · 2025-04-04 China licences Dy/Tb magnets"
+RUN_TO = "run to (YYYY-MM-DD, 2024-01-01 to 2026-12-31)"
+SEED = "seed (whole number)"
+MAY = "exports_t:magnet:CHN:2025-05"
+
+
+@pytest.fixture(scope="module")
+def dashboard(tmp_path_factory):
+    log = tmp_path_factory.mktemp("server") / "server.log"
+    with browser.dashboard_server("history-2025", log=log) as url, \
+            browser.headless_chromium() as context:
+        page = browser.DashboardPage(context.new_page())
+        page.open(url)
+        yield page, url
+        assert page.errors == [], f"errors in the page: {page.errors}"
+        assert "Traceback" not in log.read_text()
+
+
+def may_exports(tables, folder):
+    customs = tables[f"{folder}/customs_monthly.csv"]
+    rows = customs[(customs["good"] == "magnet") & (customs["origin"] == "CHN")
+                   & (customs["month"] == "2025-05")]
+    return rows["quantity_t"].sum()
+
+
+def test_lower_approval_lowers_may_2025_exports_on_charts_outcomes_and_csv(dashboard, tmp_path):
+    page, _ = dashboard
+    assert page.date_text().startswith("Not started")
+    page.set_control(RUN_TO, "2025-06-07")
+    page.set_control(APPROVAL, "0.2")
+    page.reset()
+    page.page.get_by_text("Levers moved:").wait_for()
+    before = page.chart_images()
+
+    page.run_to_date()
+    page.wait_for_status(r"^Week of 2025-06-02")
+    page.wait_for_new_charts(before)
+
+    this_run, unchanged = page.outcome(MAY)
+    assert this_run < unchanged
+
+    tables = browser.read_tables(page.download("Tables (CSV, zip)", tmp_path))
+    assert may_exports(tables, "this_run") < may_exports(tables, "unchanged")
+    assert abs(may_exports(tables, "this_run") - this_run) < 1.0
+    levers = tables["levers.csv"]
+    assert levers["label"].tolist() == [APPROVAL] and levers["this_run"].tolist() == [0.2]
+
+    charts = page.download("Charts (PNG, zip)", tmp_path)
+    assert charts.stat().st_size > 10_000
+
+    shot = page.screenshot(tmp_path / "dashboard.png")
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_bad_value_gives_a_message_and_the_server_keeps_serving(dashboard):
+    page, url = dashboard
+    page.set_control(SEED, "abc")
+    page.reset()
+    page.page.locator(".abm-problem").wait_for()
+    assert "seed: expected a whole number" in page.problem()
+    assert "Traceback" not in page.page.inner_text("body")
+
+    page.set_control(SEED, "1")
+    page.set_control(APPROVAL, "1.5")
+    page.reset()
+    page.page.get_by_text("approval rate (0-1)", exact=False).first.wait_for()
+    page.page.wait_for_function(
+        "() => (document.querySelector('.abm-problem') || {}).innerText?.includes('1.5')")
+    assert "expected a probability in [0, 1]" in page.problem()
+
+    page.set_control(APPROVAL, "0.821")
+    page.reset()
+    page.wait_for_status(r"^Not started")
+    assert page.problem() == ""
+    assert browser.answers(url)
