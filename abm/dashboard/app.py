@@ -31,6 +31,10 @@ source = solara.reactive(os.environ.get(SCENARIO_ENV, DEFAULT_SCENARIO))
 good_shown = solara.reactive("")
 open_problem = solara.reactive("")
 
+# A grid cell of SolaraViz has a fixed height: its content scrolls rather than spill over the
+# next cell.
+CELL = {"padding": "8px", "height": "100%", "overflow-y": "auto"}
+
 TABLES = {
     # file name as `abm run` writes it: attribute of abm.Result
     "customs_monthly.csv": "customs_monthly",
@@ -155,10 +159,8 @@ def ScenarioPicker():
 def RunPanel(model: DashboardModel):
     """Scenario, date, the problem if any, run to the date at once, downloads."""
     update_counter.get()
-    with solara.Column(style={"padding": "8px"}) as panel:
+    with solara.Column(style=CELL) as panel:
         ScenarioPicker()
-        if model.base is not None:
-            paragraph(model.base.description, strong=f"{model.base.name}:")
         if model.problem:
             solara.Error(f"Cannot run: {model.problem}", classes=["abm-problem"])
             solara.Text("Correct the control and press Reset; the page keeps serving.")
@@ -166,20 +168,12 @@ def RunPanel(model: DashboardModel):
         until = model.until.isoformat()
         now = f"Week of {model.date.isoformat()}" if model.date else "Not started"
         paragraph(f"(run to {until}, seed {model.seed})", strong=now, classes="abm-date")
-        if model.moved:
-            paragraph("; ".join(f"{lever.label}: {value:g} (scenario {lever.text()})"
-                                if lever.kind == "number" else
-                                f"{lever.label}: {value} (scenario {lever.value})"
-                                for lever, value in model.moved), strong="Levers moved:")
-        else:
-            solara.Text("No lever moved: this run is the scenario unchanged.")
-        solara.Text("Move a control in the sidebar, then press Reset to apply it.")
 
         def run_to_date():
             model.run_to_date()
             force_update()
 
-        with solara.Row(style={"flex-wrap": "wrap"}):
+        with solara.Row(style={"flex-wrap": "wrap", "align-items": "center"}):
             solara.Button(f"Run to {until}", on_click=run_to_date, color="primary",
                           disabled=not model.running)
             solara.Select("good shown", value=shown_good(model), values=goods(model),
@@ -193,6 +187,17 @@ def RunPanel(model: DashboardModel):
             solara.FileDownload(
                 lambda: outcome_table(model, shown_good(model)).to_csv(index=False),
                 filename=f"{stem}-outcomes.csv", label="Outcomes (CSV)")
+        if model.moved:
+            paragraph("; ".join(f"{lever.label}: {value:g} (scenario {lever.text()})"
+                                if lever.kind == "number" else
+                                f"{lever.label}: {value} (scenario {lever.value})"
+                                for lever, value in model.moved), strong="Levers moved:")
+        else:
+            paragraph("this run is the scenario unchanged.", strong="No lever moved:")
+        paragraph("Move a control in the sidebar, then press Reset to apply it. Charts: this "
+                  "run solid, the scenario unchanged dashed, customs data black.")
+        if model.base is not None:
+            paragraph(model.base.description, strong=f"{model.base.name}:")
     return panel
 
 
@@ -200,7 +205,7 @@ def RunPanel(model: DashboardModel):
 def Outcomes(model: DashboardModel):
     """`abm.outcomes` of this run so far beside the unchanged scenario's."""
     update_counter.get()
-    with solara.Column(style={"padding": "8px"}) as column:
+    with solara.Column(style=CELL) as column:
         paragraph("(abm.outcomes names; t = tonnes)", strong="Outcomes so far")
         if model.result is not None:
             table = outcome_table(model, shown_good(model))
