@@ -22,8 +22,8 @@ from mesa.visualization.utils import force_update, update_counter
 from abm import plots
 from abm.dashboard import charts
 from abm.dashboard.levers import Lever, levers
-from abm.dashboard.session import DEFAULT_SCENARIO, DashboardModel, load_scenario, outcome_table
 from abm.dashboard.server import SCENARIO_ENV
+from abm.dashboard.session import DEFAULT_SCENARIO, DashboardModel, load_scenario, outcome_table
 from abm.scenario import Scenario, ScenarioError, builtin_names
 
 # Per browser session (Solara scopes reactive variables to the connection).
