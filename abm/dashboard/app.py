@@ -35,6 +35,9 @@ open_problem = solara.reactive("")
 # next cell.
 CELL = {"padding": "8px", "height": "100%", "overflow-y": "auto"}
 
+OUTCOME_STYLE = ("<style>.abm-outcomes td, .abm-outcomes th {padding: 1px 8px; "
+                 "text-align: right} .abm-outcomes td:first-child {text-align: left}</style>")
+
 TABLES = {
     # file name as `abm run` writes it: attribute of abm.Result
     "customs_monthly.csv": "customs_monthly",
@@ -210,7 +213,9 @@ def Outcomes(model: DashboardModel):
         if model.result is not None:
             table = outcome_table(model, shown_good(model))
             table["change"] = table["this_run"] - table["unchanged"]
-            solara.DataFrame(table.round(3), items_per_page=10)
+            solara.HTML(tag="div", unsafe_innerHTML=OUTCOME_STYLE + table.to_html(
+                index=False, float_format=lambda x: f"{x:.6g}", classes="abm-outcomes",
+                border=0))
             if model.base is not None:
                 key = [f"{n}. {e.date:%Y-%m-%d} {e.label}"
                        for n, e in plots.labelled_events(model.base.events)]
@@ -231,7 +236,7 @@ def chart(name: str):
         image = solara.use_memo(
             lambda: charts.page_png(draw(model.result, model.unchanged, good)) if weeks > 0
             else None, dependencies=[model, weeks, good])
-        with solara.Column(classes=[f"abm-chart-{name}"]) as column:
+        with solara.Column(classes=[f"abm-chart-{name}"], style=CELL) as column:
             if image is None:
                 solara.Text(f"{draw.__doc__.splitlines()[0]} The chart is drawn once the run "
                             "has started (Step, Play or Run to).", classes=["abm-waiting"])

@@ -22,7 +22,7 @@ from matplotlib.lines import Line2D
 from abm import outcomes, plots
 from abm.data import observed_magnet_exports
 
-WIDTH_IN, PANEL_IN, TOP_IN, BOTTOM_IN, GAP_IN = 7.5, 2.0, 0.6, 0.55, 0.4
+WIDTH_IN, PANEL_IN, TOP_IN, BOTTOM_IN, GAP_IN = 7.5, 1.7, 0.6, 0.55, 0.4
 PAGE_DPI = 80
 THIS_RUN = {"linestyle": "-", "linewidth": 1.5}
 UNCHANGED = {"linestyle": "--", "linewidth": 1.1, "alpha": 0.8}

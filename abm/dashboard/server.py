@@ -4,6 +4,7 @@ asked: `serve("history-2025", host="127.0.0.1", port=8765)` blocks until interru
 from __future__ import annotations
 
 import os
+import warnings
 
 APP = "abm.dashboard.app"
 SCENARIO_ENV = "ABM_DASHBOARD_SCENARIO"
@@ -18,7 +19,10 @@ def serve(scenario: str, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
     # Solara reads its settings from the environment when first imported: no usage reports
     # (the page is local and must not call out).
     os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "false")
-    from solara.__main__ import cli  # noqa: PLC0415 (after the environment is set)
+    # Plain http on this machine: the session cookie falls back to samesite=lax, as it should.
+    warnings.filterwarnings("ignore", message="Cookies with samesite=none require https",
+                            category=UserWarning)
+    from solara.__main__ import cli
 
     cli.main(["run", APP, "--host", host, "--port", str(port), "--production",
               "--no-check-version", "--open" if open_browser else "--no-open",
