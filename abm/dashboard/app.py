@@ -265,4 +265,4 @@ def Page():
     model = solara.use_memo(lambda: DashboardModel(source=name), [name])
     SolaraViz(model, components=COMPONENTS, model_params=model_params(name, config),
               name=f"abm dashboard: {config.name}", play_interval=50,
-              render_interval=4).key(f"viz-{name}")
+              render_interval=5).key(f"viz-{name}")
