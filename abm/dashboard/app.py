@@ -233,11 +233,19 @@ def chart(name: str):
         update_counter.get()
         good = shown_good(model)
         weeks = model.economy.steps if model.economy is not None else -1
-        image = solara.use_memo(
-            lambda: charts.page_png(draw(model.result, model.unchanged, good)) if weeks > 0
-            else None, dependencies=[model, weeks, good])
+        def drawn() -> bytes | str | None:
+            if weeks <= 0:
+                return None
+            try:
+                return charts.page_png(draw(model.result, model.unchanged, good))
+            except Exception as err:  # noqa: BLE001 (a chart that fails says so; the page stays)
+                return f"The {name} chart could not be drawn: {type(err).__name__}: {err}"
+
+        image = solara.use_memo(drawn, dependencies=[model, weeks, good])
         with solara.Column(classes=[f"abm-chart-{name}"], style=CELL) as column:
-            if image is None:
+            if isinstance(image, str):
+                solara.Error(image)
+            elif image is None:
                 solara.Text(f"{draw.__doc__.splitlines()[0]} The chart is drawn once the run "
                             "has started (Step, Play or Run to).", classes=["abm-waiting"])
             else:

@@ -115,6 +115,8 @@ class DashboardPage:
         self.timeout_ms = timeout_s * 1000
         self.errors: list[str] = []
         page.on("pageerror", lambda error: self.errors.append(str(error)))
+        # A render of the page takes seconds on a busy machine: wait as long for every step.
+        page.set_default_timeout(self.timeout_ms)
 
     def open(self, url: str) -> None:
         self.page.goto(url)

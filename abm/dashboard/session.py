@@ -182,23 +182,37 @@ def last_whole_month(result: abm.Result) -> str | None:
     return f"{month:%Y-%m}"
 
 
+def first_whole_month(config: Scenario) -> str:
+    start = config.start
+    if start.day > 1:
+        start = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return f"{start:%Y-%m}"
+
+
 def outcome_names(config: Scenario, good: str, month: str | None) -> list[str]:
-    """The outcomes the page shows (`abm.outcomes` names), for `good` and the last month."""
+    """The outcomes the page shows (`abm.outcomes` names), for `good` and the last whole
+    month run (exports need whole months)."""
     names = []
     if month:
-        names.append(f"exports_t:{good}:CHN:{month}")
-    names += [f"exports_t:{good}:CHN:{config.start:%Y-%m}..{config.end:%Y-%m}",
-              "buyer_weeks_halted", f"shortfall_t:{good}", f"peak_price_ratio:{good}:ROW"]
+        names += [f"exports_t:{good}:CHN:{month}",
+                  f"exports_t:{good}:CHN:{first_whole_month(config)}..{month}"]
+    names += ["buyer_weeks_halted", "capacity_weeks_halted", "output_lost_usd",
+              f"shortfall_t:{good}", f"peak_price_ratio:{good}:ROW"]
     return names
 
 
 def outcome_table(model: DashboardModel, good: str) -> pd.DataFrame:
     """This run's outcomes so far beside the unchanged run's over the same weeks
-    (`abm.outcomes.evaluate` on both)."""
+    (`abm.outcomes.evaluate` on both). An outcome `abm.outcomes` does not accept (a kind
+    renamed, a month outside the run) is left out rather than stop the page."""
     run, unchanged = model.result, model.unchanged
-    if run is None or run.weeks == 0:
-        return pd.DataFrame(columns=["outcome", "this_run", "unchanged"])
-    names = outcome_names(model.config, good, last_whole_month(run))
-    mine, theirs = outcomes.evaluate(run, names), outcomes.evaluate(unchanged, names)
-    return pd.DataFrame({"outcome": names, "this_run": [mine[n] for n in names],
-                         "unchanged": [theirs[n] for n in names]})
+    rows = []
+    if run is not None and run.weeks > 0:
+        for name in outcome_names(model.config, good, last_whole_month(run)):
+            try:
+                rows.append({"outcome": name,
+                             "this_run": outcomes.evaluate(run, [name])[name],
+                             "unchanged": outcomes.evaluate(unchanged, [name])[name]})
+            except ValueError:
+                continue
+    return pd.DataFrame(rows, columns=["outcome", "this_run", "unchanged"])
