@@ -7,6 +7,9 @@ Analysis reads only the output folder (`sweep.json`, `design.parquet`, `runs.par
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -230,12 +233,48 @@ def _events(meta: dict[str, Any]) -> list[tuple[str, str]]:
     return [(str(e.date), e.label or e.kind) for e in scenario.events if e.kind != "note"]
 
 
+def _owned_names(target: Path) -> set[str]:
+    """Files in `target` that abm wrote: those listed by an earlier analysis
+    (`analysis.json`) or by the experiment that owns the folder (`manifest.json`)."""
+    owned: set[str] = set()
+    for name in ("analysis.json", "manifest.json"):
+        try:
+            listed = json.loads((target / name).read_text()).get("files", [])
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(listed, list):
+            owned |= {str(f) for f in listed}
+    return owned
+
+
 def analyze(out: str | Path, target: str | Path | None = None) -> list[Path]:
     """Write the indices (CSV) and figures of sweep folder `out` into `target` (default
-    `out/analysis`); return the files written."""
+    `out/analysis`); return the files written. Everything is written to a staging folder
+    first; a file of the same name that abm did not write stops the analysis (one line, the
+    user's file untouched)."""
     meta, runs = load_runs(out)
-    target = Path(target) if target is not None else Path(out) / "analysis"
-    target.mkdir(parents=True, exist_ok=True)
+    default = target is None
+    final = Path(out) / "analysis" if default else Path(target)
+    final.mkdir(parents=True, exist_ok=True)
+    target = Path(tempfile.mkdtemp(prefix=".abm-analysis-", dir=final))
+    try:
+        written = [p for p in _write_analysis(out, meta, runs, target) if p is not None]
+        owned = _owned_names(final)
+        for path in written:
+            mine = final / path.name
+            if mine.exists() and not default and path.name not in owned:
+                raise AnalysisError(f"{mine}: exists and was not written by abm; choose another "
+                                    "--to folder or move the file")
+        for path in written:
+            os.replace(path, final / path.name)
+        names = sorted(owned | {p.name for p in written})
+        (final / "analysis.json").write_text(json.dumps({"files": names}, indent=1) + "\n")
+    finally:
+        shutil.rmtree(target, ignore_errors=True)
+    return [final / p.name for p in written]
+
+
+def _write_analysis(out, meta: dict, runs: pd.DataFrame, target: Path) -> list[Path]:
     design = _read(Path(out) / "design.parquet").to_pandas()
     written: list[Path] = []
     notes: list[str] = []

@@ -177,3 +177,23 @@ def test_load_salib_names_a_wrong_outcome(five_inputs):
         load_salib(five_inputs, "buyer_weeks_halted:CYRR")
     with pytest.raises(AnalysisError, match=r"replication 2 does not exist"):
         load_salib(five_inputs, "buyer_weeks_halted:CYR", replication=2)
+
+
+def test_analysis_never_replaces_a_users_file(write_spec, tmp_path):
+    spec = load_spec(write_spec(SAMPLED.replace('kind = "grid"', 'kind = "sobol"\nn = 8')))
+    run_sweep(spec, tmp_path / "out", workers=1, progress=False)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "sobol_indices.csv").write_text("my own numbers\n")
+    (mine / "notes.md").write_text("keep me\n")
+    with pytest.raises(AnalysisError, match=r"sobol_indices\.csv: exists and was not written"):
+        analyze(tmp_path / "out", mine)
+    assert (mine / "sobol_indices.csv").read_text() == "my own numbers\n"
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.md", "sobol_indices.csv"]
+    # Into a folder of its own, again and again: it owns what it wrote.
+    ours = tmp_path / "ours"
+    first = analyze(tmp_path / "out", ours)
+    again = analyze(tmp_path / "out", ours)
+    assert {p.name for p in first} == {p.name for p in again}
+    assert (ours / "notes.md").exists() is False
+    assert not [p for p in ours.iterdir() if p.name.startswith(".abm-analysis-")]
