@@ -280,7 +280,8 @@ def test_a_dead_pool_worker_is_replaced_and_its_runs_retried(always, forty_unint
 
 
 def test_ctrl_c_keeps_finished_runs_and_says_how_many(write_spec, tmp_path):
-    spec_path = write_spec(FORTY.replace("replications = 5", "replications = 30"))
+    # Far more runs than can finish before the interrupt, whatever the machine's speed.
+    spec_path = write_spec(FORTY.replace("replications = 5", "replications = 100"))
     out = tmp_path / "out"
     process = subprocess.Popen(_sweep_command(spec_path, out, "--workers", "2",
                                               "--batch-runs", "2"),
@@ -292,6 +293,7 @@ def test_ctrl_c_keeps_finished_runs_and_says_how_many(write_spec, tmp_path):
             if len(list((out / "runs.parts").glob("part-*.parquet"))) >= 2:
                 break
             time.sleep(0.01)
+        assert process.poll() is None, "the sweep ended before it could be interrupted"
         os.killpg(process.pid, signal.SIGINT)  # as a terminal's Ctrl-C does
         _, err = process.communicate(timeout=60)
     finally:
