@@ -7,6 +7,7 @@ Also runnable alone: `python -m abm.sweep.cli sweep ...`.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 
@@ -93,12 +94,21 @@ def sweep_command(args: argparse.Namespace) -> int:
         return _fail("sweep", err)
     except SweepInterrupted as err:
         print(f"abm sweep: interrupted; {err}", file=sys.stderr)
-        return 130
+        _exit_now(130)
     except KeyboardInterrupt:
         print("abm sweep: interrupted before any run was written", file=sys.stderr)
         return 130
     print(report.summary())
     return 1 if report.not_done else 0
+
+
+def _exit_now(code: int) -> None:
+    """Leave at once after Ctrl-C: what was kept is on disk and said. A normal exit would
+    join the stopped process pool's manager thread, which can wait for ever on the pipes of
+    the workers it lost (concurrent.futures before Python 3.14)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def analyze_command(args: argparse.Namespace) -> int:
