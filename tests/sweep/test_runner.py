@@ -283,8 +283,16 @@ def test_ctrl_c_keeps_finished_runs_and_says_how_many(write_spec, tmp_path):
     # Far more runs than can finish before the interrupt, whatever the machine's speed.
     spec_path = write_spec(FORTY.replace("replications = 5", "replications = 100"))
     out = tmp_path / "out"
-    process = subprocess.Popen(_sweep_command(spec_path, out, "--workers", "2",
-                                              "--batch-runs", "2"),
+    # A child inherits an ignored SIGINT from its parent (a test runner that ran Dask may
+    # ignore it), and Python then installs no KeyboardInterrupt: give the sweep the handler a
+    # terminal's shell would.
+    command = _sweep_command(spec_path, out, "--workers", "2", "--batch-runs", "2")
+    argv = ["abm.sweep.cli", *command[3:]]
+    process = subprocess.Popen([command[0], "-c",
+                                "import runpy, signal, sys; "
+                                "signal.signal(signal.SIGINT, signal.default_int_handler); "
+                                f"sys.argv = {argv!r}; "
+                                "runpy.run_module('abm.sweep.cli', run_name='__main__')"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                start_new_session=True)
     try:
