@@ -14,6 +14,8 @@ import numpy as np
 
 from abm.scenario.config import CHINA_REGION
 
+REGION_INDEX = {CHINA_REGION: 0, "ROW": 1}
+
 
 def material_balance(model) -> dict[str, dict[str, float]]:
     """By good: initial stock + produced, against use + stocks + in transit + queued (t)."""
@@ -42,16 +44,22 @@ def stock_by_good(model) -> np.ndarray:
             + np.bincount(e.good, weights=e.inventory_t, minlength=n))
 
 
-def usual_values(model) -> dict[str, np.ndarray]:
+def usual_export_rates(model) -> tuple[np.ndarray, np.ndarray]:
+    """Per buyer-origin link: usual export value (USD a week per tonne a week of the buyer's
+    demand, at reference prices) and the exporting country (n_countries for domestic links).
+    Fixed once the links are built."""
+    b, p = model.buyers, model.pairs
+    price = model.reference_price[b.good[p.buyer], model.country_region[p.origin]] * 1000.0
+    return p.base_share * price, np.where(p.foreign, p.origin, len(model.countries))
+
+
+def usual_values(model, export_rates: tuple[np.ndarray, np.ndarray]) -> dict[str, np.ndarray]:
     """This week's values by country had nothing disrupted trade: buyers' usual flows at
-    reference prices, chipmakers' usual shares of demand, all chip demand served."""
+    reference prices (`export_rates` from `usual_export_rates`), chipmakers' usual shares of
+    demand, all chip demand served."""
     b, p = model.buyers, model.pairs
     n = len(model.countries)
-    if "_usual_export" not in model.__dict__:  # per pair: USD a week per tonne of demand
-        good = b.good[p.buyer]
-        price = model.reference_price[good, model.country_region[p.origin]] * 1000.0
-        model._usual_export = (p.base_share * price, np.where(p.foreign, p.origin, n))
-    value, origin = model._usual_export
+    value, origin = export_rates
     flow = b.mean_demand_t[p.buyer] * value
     export = np.bincount(origin, weights=flow, minlength=n + 1)[:n]
     chips = model.chip_market
@@ -94,6 +102,3 @@ def weekly_values(model) -> dict[str, np.ndarray]:
         "output_value_usd": np.bincount(b.country, weights=b.demand_t * b.value_usd_per_t,
                                         minlength=n),
     }
-
-
-REGION_INDEX = {CHINA_REGION: 0, "ROW": 1}

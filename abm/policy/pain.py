@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from abm.market.accounting import usual_values, weekly_values
+from abm.market.accounting import usual_export_rates, usual_values, weekly_values
 from abm.scenario.config import PAYOFF_COMPONENTS
 
 COMPONENTS = tuple(PAYOFF_COMPONENTS)
@@ -48,6 +48,7 @@ class PainMeter:
                                 dtype=np.int64)
         self.values = np.zeros((model.config.weeks, n, len(COMPONENTS)))
         self.usual = np.zeros((model.config.weeks, n, len(COMPONENTS)))
+        self._export_rates = usual_export_rates(model)
         self.stake_usd = np.zeros((model.config.weeks, n))
         self.last_week = -1
 
@@ -61,7 +62,7 @@ class PainMeter:
         partner_lost = np.where(self.partner >= 0, lost[np.maximum(self.partner, 0)], 0.0)
         values["partner_output_lost_usd"] = partner_lost[np.argsort(self._order)]
         self.values[week] = np.array([values[name] for name in COMPONENTS]).T[self._order]
-        usual = usual_values(self.model)
+        usual = usual_values(self.model, self._export_rates)
         usual["partner_output_lost_usd"] = np.zeros(len(self.codes))
         self.usual[week] = np.array([usual[name] for name in COMPONENTS]).T[self._order]
         self.stake_usd[week] = (values["output_value_usd"] + usual["export_revenue_usd"]
