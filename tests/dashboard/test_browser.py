@@ -22,15 +22,25 @@ MAY = "exports_t:magnet:CHN:2025-05"
 
 
 @pytest.fixture(scope="module")
-def dashboard(tmp_path_factory):
+def server(tmp_path_factory):
+    """One server and one browser for the module."""
     log = tmp_path_factory.mktemp("server") / "server.log"
     with browser.dashboard_server("history-2025", log=log) as url, \
             browser.headless_chromium() as context:
-        page = browser.DashboardPage(context.new_page())
-        page.open(url)
-        yield page, url
-        assert page.errors == [], f"errors in the page: {page.errors}"
+        yield context, url
         assert "Traceback" not in log.read_text()
+
+
+@pytest.fixture
+def dashboard(server):
+    """A freshly opened page (a new session with the scenario's own values) for each test, so
+    that the tests pass in any order."""
+    context, url = server
+    page = browser.DashboardPage(context.new_page())
+    page.open(url)
+    yield page, url
+    assert page.errors == [], f"errors in the page: {page.errors}"
+    page.page.close()
 
 
 def may_exports(tables, folder):
