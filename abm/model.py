@@ -33,7 +33,7 @@ from abm.market.chips import ChipMarket
 from abm.market.clearing import update_prices
 from abm.market.ledger import Ledger
 from abm.market.recorder import Recorder
-from abm.market.trade import REGIME_CODE
+from abm.market.trade import BAN, REGIME_CODE
 from abm.policy.events import EVENT_KINDS
 from abm.policy.pain import PainMeter
 from abm.policy.strategies import make_strategy
@@ -381,6 +381,8 @@ class ExportControlModel(mesa.Model):
                 if not mask.any():
                     continue
                 self.pair_regime[mask] = REGIME_CODE[control.regime]
+                for destination in control.blocked_destinations:
+                    self.pair_regime[mask & (pair_dest == self.country_index[destination])] = BAN
                 if control.regime == "licence":
                     share = control.controlled_share
                     self.pair_controlled_share[mask] = share

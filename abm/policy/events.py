@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, ClassVar
 
+import numpy as np
+
 from abm.scenario.config import ConfigError, Event, ExportControl
 
 if TYPE_CHECKING:
@@ -146,6 +148,74 @@ class AlertEvent(EventKind):
         model.raise_alert(event.good or "*", event.destinations, event.level)
 
 
+class CapacityEvent(EventKind):
+    """A dated capacity project: producer `exporter` reaches the nameplate capacity
+    `changes.capacity_t_per_week` (a mine restarted, a separation plant commissioned)."""
+
+    name = "capacity"
+
+    @staticmethod
+    def check(path, event, codes, goods, exporters):
+        _need(path, event, "exporter", exporters, "exporter name")
+        if set(event.changes) != {"capacity_t_per_week"}:
+            raise ConfigError(f"{path}.changes", "a table with capacity_t_per_week only",
+                              dict(event.changes))
+        value = event.changes["capacity_t_per_week"]
+        if not (isinstance(value, int | float) and 0.0 <= value < float("inf")):
+            raise ConfigError(f"{path}.changes.capacity_t_per_week", "a number >= 0", value)
+
+    @staticmethod
+    def apply(model, event):
+        index = model.exporter_index[event.exporter]
+        model.exporters.capacity_t[index] = event.changes["capacity_t_per_week"]
+
+
+class SourcingEvent(EventKind):
+    """Long-term supply agreements (offtakes) re-weight buyers' usual sourcing: buyers of `good`
+    in `destinations` ("*" for all) take `changes[ORIGIN]` of their usual flow from each named
+    origin they source from; their other origins share the rest in their old proportions.
+    Sourcing shares then move toward the new usual shares as they do toward the old ones."""
+
+    name = "sourcing"
+
+    @staticmethod
+    def check(path, event, codes, goods, exporters):
+        _need(path, event, "good", goods, "good")
+        AlertEvent.check(path, event, codes, goods, exporters)
+        if not event.changes:
+            raise ConfigError(f"{path}.changes", "a table of origin = usual share")
+        for origin, share in event.changes.items():
+            if origin not in codes:
+                raise ConfigError(f"{path}.changes.{origin}", f"a declared country (one of "
+                                  f"{sorted(codes)})", origin)
+            if not (isinstance(share, int | float) and 0.0 <= share <= 1.0):
+                raise ConfigError(f"{path}.changes.{origin}", "a share in [0, 1]", share)
+        if sum(event.changes.values()) > 1.0 + 1e-9:
+            raise ConfigError(f"{path}.changes", "shares that sum to at most 1",
+                              round(sum(event.changes.values()), 6))
+
+    @staticmethod
+    def apply(model, event):
+        b, p = model.buyers, model.pairs
+        mask = b.good[p.buyer] == model.good_index[event.good]
+        if "*" not in event.destinations:
+            codes = [model.country_index[c] for c in event.destinations]
+            mask &= np.isin(b.country[p.buyer], codes)
+        named = np.zeros(p.buyer.size)
+        is_named = np.zeros(p.buyer.size, dtype=bool)
+        for origin, share in event.changes.items():
+            match = mask & (p.origin == model.country_index[origin])
+            named[match] = share
+            is_named |= match
+        n = b.good.size
+        named_total = np.bincount(p.buyer, weights=np.where(is_named, named, 0.0), minlength=n)
+        rest = mask & ~is_named
+        rest_total = np.bincount(p.buyer, weights=np.where(rest, p.base_share, 0.0), minlength=n)
+        scale = np.divide(1.0 - named_total, rest_total, out=np.zeros(n), where=rest_total > 0)
+        p.base_share = np.where(is_named, named, np.where(rest, p.base_share * scale[p.buyer],
+                                                           p.base_share))
+
+
 class NoteEvent(EventKind):
     """A dated marker for figures; changes nothing in the model."""
 
@@ -164,6 +234,8 @@ EVENT_KINDS: dict[str, type[EventKind]] = {
         TariffEvent,
         GeneralLicenceEvent,
         AlertEvent,
+        CapacityEvent,
+        SourcingEvent,
         NoteEvent,
     )
 }

@@ -399,7 +399,9 @@ class ExportControl:
     `review_capacity_t_per_week` a week, and is approved with a probability: `approval` by
     default, overridden by `approval_by_destination` and then `approval_by_sector` (the lower
     of the two when both apply). `quota`: shipments abroad are capped at `quota_t_per_year`.
-    `ban`: nothing ships abroad. `none`: the control is lifted.
+    `ban`: nothing ships abroad. `none`: the control is lifted. Under any regime,
+    `blocked_destinations` receive nothing (an embargo on named countries, such as China's
+    informal halt of shipments to Japan in September 2010); their orders wait.
 
     A licence may cover only part of a good: `controlled_share` of each shipment needs a licence
     (for magnets, the Dy/Tb-bearing grades); the rest shares the tariff code and, while
@@ -423,6 +425,7 @@ class ExportControl:
     controlled_share: float = 1.0
     customs_hold_weeks: float = 0.0
     revenue_share: float = 0.0
+    blocked_destinations: tuple[str, ...] = ()
 
     def check(self, path: str) -> None:
         _non_negative(f"{path}.review_weeks", self.review_weeks)
@@ -668,6 +671,10 @@ class Event:
       only that share of the matching buyers, drawn at random, is covered.
     - `alert`: buyers of `good` in `destinations` ("*" for all) raise their target cover by the
       stockpiling rule at `level` (0 to 1).
+    - `capacity`: the producer `exporter` reaches the nameplate capacity
+      `changes.capacity_t_per_week` (a dated project: a mine restarted, a plant commissioned).
+    - `sourcing`: buyers of `good` in `destinations` take `changes[ORIGIN]` of their usual
+      flow from each named origin (an offtake agreement); other origins share the rest.
     - `note`: marks a date on the figures and does nothing else (e.g. chip events before
       chipmakers exist).
     - `tech_control`: `state` puts technology controls (chip-design software, tools) at `level`
@@ -975,6 +982,10 @@ class Scenario:
             raise ConfigError(f"{path}.state", "the State of the CHN price region", event.state)
 
     def _check_control_keys(self, path: str, control: ExportControl, codes: set[str]) -> None:
+        for i, destination in enumerate(control.blocked_destinations):
+            if destination not in codes:
+                raise ConfigError(f"{path}.blocked_destinations[{i}]",
+                                  f"a declared country (one of {sorted(codes)})", destination)
         for destination in control.approval_by_destination:
             if destination not in codes:
                 raise ConfigError(
