@@ -86,12 +86,16 @@ def model_targets(config, seed_list, workers) -> pd.Series:
 
 
 def main() -> None:
+    global OUT
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=2, help="seeds per evaluation")
     parser.add_argument("--points", type=int, default=100, help="Latin hypercube points")
     parser.add_argument("--maxiter", type=int, default=80, help="Nelder-Mead evaluations")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--out", default=None, help="output folder (default: results/)")
     args = parser.parse_args()
+    if args.out:
+        OUT = Path(args.out)
 
     base = abm.load("history-2025")
     observed = observed_magnet_exports().set_index(["month", "destination"])["observed_t"]

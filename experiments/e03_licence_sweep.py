@@ -74,8 +74,10 @@ def main() -> int:
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int)
     where.add_argument("--scheduler")
+    parser.add_argument("--out", help="output folder (default: results/, or a temp dir with --quick)")
     args = parser.parse_args()
     out = Path(tempfile.mkdtemp(prefix="e03-")) if args.quick else OUT
+    out = Path(args.out) if args.out else out
     levels = QUICK if args.quick else FULL
 
     spec = spec_from_dict(spec_dict(levels), source="e03_licence_sweep")

@@ -340,10 +340,14 @@ def write_summary(summary: pd.DataFrame, levers: dict, runs: int,
 
 
 def main() -> None:
+    global OUT
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a 2x2x2 grid and one seed")
     parser.add_argument("--seeds", type=int, default=3, help="replications per design")
+    parser.add_argument("--out", default=None, help="output folder (default: results/)")
     args = parser.parse_args()
+    if args.out:
+        OUT = Path(args.out)
     levers = QUICK_LEVERS if args.quick else LEVERS
     replications = 1 if args.quick else args.seeds
     run_seeds = seeds(4, replications)

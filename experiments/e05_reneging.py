@@ -240,10 +240,14 @@ def write_summary(summary: pd.DataFrame, runs: int) -> Path:
 
 
 def main() -> None:
+    global OUT
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a 2x2 grid and three seeds")
     parser.add_argument("--seeds", type=int, default=10, help="replications per design")
+    parser.add_argument("--out", default=None, help="output folder (default: results/)")
     args = parser.parse_args()
+    if args.out:
+        OUT = Path(args.out)
     grid = QUICK if args.quick else UNCERTAINTIES
     run_seeds = seeds(5, 3 if args.quick else args.seeds)
     designs = [dict(zip(grid, values, strict=True)) for values in itertools.product(*grid.values())]
