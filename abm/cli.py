@@ -15,6 +15,7 @@ from abm import limits
 from abm.dashboard.cli import add_subcommand as add_dashboard_subcommand
 from abm.output import OutputError, check_target, safe_name, write_run
 from abm.plots import FigureWarning
+from abm.reproduce import add_subcommand as add_reproduce_subcommand
 from abm.scenario import ScenarioError, builtin_descriptions
 from abm.sweep.cli import add_subcommands as add_sweep_subcommands
 
@@ -100,6 +101,7 @@ def parser() -> argparse.ArgumentParser:
     scenarios.set_defaults(func=cmd_scenarios)
     add_sweep_subcommands(sub)
     add_dashboard_subcommand(sub)
+    add_reproduce_subcommand(sub)
     return top
 
 

@@ -241,3 +241,30 @@ def report(checks: list[Check], seconds: dict[str, float], quick: bool) -> str:
     lines.append(f"{len(checks) - len(failed)} of {len(checks)} tables match "
                  f"({'quick references' if quick else 'committed results'}; {took})")
     return "\n".join(lines)
+
+
+def cmd_reproduce(args) -> int:
+    names = [args.experiment] if args.experiment else list(EXPERIMENTS)
+    checks, seconds = reproduce(names, quick=args.quick, work=Path(args.keep) if args.keep else None)
+    print(report(checks, seconds, args.quick))
+    if not checks:
+        print(f"abm: {args.experiment} has no quick reference; run it without --quick",
+              file=sys.stderr)
+        return 2
+    return 0 if all(c.status == "match" for c in checks) else 1
+
+
+def add_subcommand(sub) -> None:
+    """`abm reproduce [EXPERIMENT] [--quick] [--keep DIR]`."""
+    parser = sub.add_parser(
+        "reproduce", help="rerun experiments and compare their tables with results/",
+        description="Rerun one experiment (or all) into a temporary folder and compare every "
+        "table with the committed one within its tolerance (results/INDEX.md); prints what "
+        "matched and exits 1 on a mismatch. --quick reruns the quick modes (fewer seeds) "
+        "against results/quick/.")
+    parser.add_argument("experiment", nargs="?", choices=sorted(EXPERIMENTS), metavar="EXPERIMENT",
+                        help=f"one of {', '.join(sorted(EXPERIMENTS))} (default: all)")
+    parser.add_argument("--quick", action="store_true",
+                        help="the quick modes, against results/quick/ (what CI runs)")
+    parser.add_argument("--keep", metavar="DIR", help="write the reruns to DIR, not a temp dir")
+    parser.set_defaults(func=cmd_reproduce)

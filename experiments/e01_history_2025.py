@@ -29,7 +29,8 @@ from abm import plots  # noqa: E402
 from abm.data import observed_magnet_exports  # noqa: E402
 from abm.ensemble import bands, run_ensemble, seeds  # noqa: E402
 from abm.outcomes import evaluate, monthly_exports  # noqa: E402
-from abm.output import atomic_directory, git_commit  # noqa: E402
+from abm.output import atomic_directory  # noqa: E402
+from abm.reproduce import manifest  # noqa: E402
 
 SCENARIO = "history-2025"
 ROOT_SEED = 20250404
@@ -395,10 +396,10 @@ def main() -> None:
         figure_prices(runs, config.events, staging / "prices.png")
         (staging / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
         (staging / "summary.md").write_text(summary_text(metrics, n_seeds))
-        (staging / "manifest.json").write_text(json.dumps({
-            "experiment": "e01_history_2025", "scenario": SCENARIO, "root_seed": ROOT_SEED,
-            "seeds": seed_list, "package_version": abm.__version__, "git_commit": git_commit(),
-        }, indent=2) + "\n")
+        (staging / "manifest.json").write_text(json.dumps(manifest(
+            "e01_history_2025", SCENARIO, ROOT_SEED, seed_list,
+            ["magnet_exports_china_monthly.csv", "downstream_2025.csv",
+             "market_structure_2024.csv"], quick=args.quick), indent=2) + "\n")
     print(summary_text(metrics, n_seeds))
 
 

@@ -239,10 +239,10 @@ def summary_text(sectors: pd.DataFrame, comparison: pd.DataFrame, chips: pd.Data
         f"partial restriction {1 / metrics['usa_ecb_partial_gap_factor']:.2f} (against the "
         "middle of 0.3-0.6%), Japan under the IMF's cut "
         f"{1 / metrics['jpn_imf_gap_factor']:.2f}. A ratio below 1 is expected where the "
-        "paper's loss is mostly indirect (what the model leaves out); the US is far below the "
-        "papers in every scenario because its magnet users source partly outside China and "
-        "hold more cover, while Japan's, whose magnets the model values at automotive and "
-        "electronics output, comes close.",
+        "paper's loss is mostly indirect (what the model leaves out). The model's share of "
+        "GDP is the share of magnet users' output lost times their output over GDP: the US "
+        "loses as large a share of its magnet users' output as the others, but in the model "
+        "those users' output is a small part of US GDP; Japan's is a larger part of its own.",
         "- Scenario choices (assumptions; scenario files): the ECB partial restriction is "
         "China's Dy/Tb magnet and oxide exports held at 40% of 2024 for 18 months (April-May "
         "2025 exports were about 60% down); the near-total ban bans magnets and both oxides "
