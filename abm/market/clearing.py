@@ -59,4 +59,7 @@ def update_prices(model) -> None:
     change = model.price_demand_sensitivity * excess + model.price_inventory_sensitivity * gap
     change = np.clip(change, -MAX_WEEKLY_LOG_CHANGE, MAX_WEEKLY_LOG_CHANGE)
     model.price_usd_per_kg = model.price_usd_per_kg * np.exp(change)
+    if model.config.market.export_price_parity:
+        parity = model.price_usd_per_kg[:, 0] * model.reference_price[:, 1] / model.reference_price[:, 0]
+        model.price_usd_per_kg[:, 1] = np.maximum(model.price_usd_per_kg[:, 1], parity)
     export_prices(model)

@@ -253,6 +253,9 @@ class Market:
     every producer's capacity) grows at `demand_growth_per_year`; the scenario's demands and
     capacities are the levels at `growth_reference` (default: the start date), so a year of
     data can be stated as its average with the reference in the middle of that year.
+    With `export_price_parity`, the price outside China never falls below the price inside
+    China times the usual margin between them (the ratio of reference prices): Chinese sellers
+    sell at home rather than abroad for less, so a rise of China's own price carries abroad.
     """
 
     transit_weeks: dict[str, int] = field(default_factory=lambda: {"default": 3})
@@ -272,6 +275,7 @@ class Market:
     growth_reference: dt.date | None = None
     spot_premium: float = 0.3
     pressure_memory_weeks: float = 8.0
+    export_price_parity: bool = False
 
     def check(self, path: str) -> None:
         for route, weeks in self.transit_weeks.items():
