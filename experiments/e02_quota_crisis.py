@@ -263,7 +263,9 @@ def summary_text(targets: pd.DataFrame, grid: pd.DataFrame, metrics: dict, confi
         "- Not fitted, and so tests: the peak's date, the fall in 2012, the 2011 quota use, the "
         "end-2013 prices, every Dy figure. The inventory sensitivity (0.1), the demand "
         "elasticity (0.3 over 26 weeks), the substitution ceiling and lead time, the capacity "
-        "dates and offtake shares are assumptions stated in the scenario file, not fits.",
+        "dates and offtake shares are assumptions stated in the scenario file, not fits. "
+        "Export price parity (`market.export_price_parity`) is a rule, not a parameter: the "
+        "price outside China never falls below China's own price times the usual margin.",
         "",
         "## Responses in the model",
         "",
@@ -290,13 +292,16 @@ def summary_text(targets: pd.DataFrame, grid: pd.DataFrame, metrics: dict, confi
         "when the export cap first bites: the second half of 2010 gets what is left of the "
         "year's quota after a first half at the 2009 pace, and buyers outside China front-run "
         "the cut. With the price rule fitted to the height of the peak, the price overshoots "
-        "and then falls through 2011 as demand is destroyed and substituted; with the quota "
-        "binding again (China's 2011 quota use is about 100% in the model, 56% in the record) "
-        "it drifts rather than falling by 60% in 2012. In the record exports stayed far below "
-        "the quota while prices abroad kept rising into mid-2011: China's own prices rose "
-        "several-fold (the crackdown on illegal mining, production quotas, state stockpiling) "
-        "and buyers abroad drew down the stocks they had built in 2010. The scenario has "
-        "China's lower output (a dated capacity cut) but no Chinese stockpiling and no "
+        "and falls back within months as demand is destroyed and substituted; China's lower "
+        "output from 2011 then raises its own price, which carries abroad (export price "
+        "parity), so the price outside China settles at a few times its 2009 level instead "
+        "of falling by 60% in 2012 from a mid-2011 peak. China's 2011 quota use is "
+        f"{100 * metrics['quota_use_2011']:.0f}% in the model against 56% in the record. In "
+        "the record exports stayed far below the quota while prices abroad kept rising into "
+        "mid-2011: China's own prices rose about tenfold (the crackdown on illegal mining, "
+        "production quotas, the state reserve, traders' hoarding), and buyers abroad drew "
+        "down the stocks they had built in 2010 and then sold some back. The scenario has "
+        "China's lower output (a dated capacity cut) but no hoarding inside China and no "
         "speculative stock that is sold back, so these patterns are not produced.",
     ]
     return "\n".join(lines) + "\n"

@@ -58,3 +58,17 @@ def test_every_event_of_the_new_scenarios_has_a_unique_label():
         assert len(own) == len(set(own)), name
     crisis = abm.load("quota-crisis-2010").events
     assert all(e.label for e in crisis)
+
+
+def test_export_price_parity_keeps_the_price_abroad_at_or_above_chinas():
+    config = abm.load("quota-crisis-2010")
+    assert config.market.export_price_parity
+    prices = abm.run(config, seed=2).prices
+    table = prices[prices["good"] == "nd_oxide"].pivot(index="date", columns="region",
+                                                       values="price_usd_per_kg")
+    assert (table["ROW"] >= table["CHN"] * 17.0 / 14.0 - 1e-9).all()
+    off = abm.override(config, {"market.export_price_parity": False})
+    prices = abm.run(off, seed=2).prices
+    table = prices[prices["good"] == "nd_oxide"].pivot(index="date", columns="region",
+                                                       values="price_usd_per_kg")
+    assert (table["ROW"] < table["CHN"] * 17.0 / 14.0 - 1e-6).any()
