@@ -33,6 +33,7 @@ import abm
 from abm.data import observed_magnet_exports
 from abm.ensemble import run_ensemble, seeds
 from abm.outcomes import monthly_exports
+from abm.reproduce import manifest as run_manifest
 
 OUT = Path(__file__).resolve().parent.parent / "results" / "calibration_2025"
 
@@ -151,6 +152,10 @@ def main() -> None:
         "rmsle_on_20_fresh_seeds": round(rmsle, 4),
     }, indent=2) + "\n")
     table.to_csv(OUT / "fit.csv", index=False)
+    (OUT / "manifest.json").write_text(json.dumps(run_manifest(
+        "calibration_2025", "history-2025", 2025, seed_list,
+        ["magnet_exports_china_monthly.csv", "downstream_2025.csv"],
+        check_root_seed=7, check_seeds=check_seeds), indent=2) + "\n")
     pd.DataFrame(trace).round(5).to_csv(OUT / "trace.csv", index=False)
     print(table.to_string(index=False))
     print(f"RMSLE on 20 fresh seeds: {rmsle:.3f}")

@@ -33,6 +33,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from abm.plots import DPI  # noqa: E402
+from abm.reproduce import manifest as run_manifest  # noqa: E402
 from abm.sweep import load_runs, run_sweep, spec_from_dict  # noqa: E402
 from abm.sweep.plots import heatmap  # noqa: E402
 
@@ -142,7 +143,7 @@ def main() -> int:
     figures.append("cover_scale_share_halted.png")
 
     manifest = {
-        "experiment": "e03_licence_sweep",
+        **run_manifest("e03_licence_sweep", SCENARIO, spec.seed, [], []),
         "scenario": SCENARIO,
         "until": UNTIL,
         "weeks": weeks,

@@ -48,6 +48,7 @@ from abm.ensemble import seeds  # noqa: E402
 from abm.output import git_commit  # noqa: E402
 from abm.plots import DPI  # noqa: E402
 from abm.policy.pain import COMPONENTS, weekly_pain  # noqa: E402
+from abm.reproduce import manifest as run_manifest  # noqa: E402
 from abm.scenario.config import PAYOFF_COMPONENTS  # noqa: E402
 
 OUT = Path(__file__).resolve().parent.parent / "results" / "e04_london_tradeoff"
@@ -376,7 +377,7 @@ def main() -> None:
     figures = heatmaps(summary, levers) + [tradeoff(summary), write_summary(
         summary, levers, len(runs), weights, revenue_per_chip), OUT / "weights.csv"]
     manifest = {
-        "experiment": "e04_london_tradeoff",
+        **run_manifest("e04_london_tradeoff", SCENARIO, 4, run_seeds, []),
         "scenario": SCENARIO,
         "levers": levers,
         "outcomes": OUTCOMES,

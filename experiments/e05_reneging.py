@@ -40,6 +40,7 @@ import abm  # noqa: E402
 from abm.ensemble import seeds  # noqa: E402
 from abm.output import git_commit  # noqa: E402
 from abm.plots import DPI, mark_events  # noqa: E402
+from abm.reproduce import manifest as run_manifest  # noqa: E402
 
 OUT = Path(__file__).resolve().parent.parent / "results" / "e05_reneging"
 SCENARIO = "bargaining-2025"
@@ -273,7 +274,7 @@ def main() -> None:
         write_summary(summary, len(runs)),
     ]
     manifest = {
-        "experiment": "e05_reneging",
+        **run_manifest("e05_reneging", SCENARIO, 5, run_seeds, []),
         "scenario": SCENARIO,
         "uncertainties": grid,
         "outcomes": OUTCOMES,

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from abm.reproduce import manifest as run_manifest
 from abm.sweep import analyze, load_runs, run_sweep, spec_from_dict
 
 OUT = Path(__file__).resolve().parent.parent / "results" / "e06_sensitivity"
@@ -99,7 +100,7 @@ def main() -> int:
               "moves no flow or price.\n\n")
     (out / "sobol_indices.md").write_text(header + markdown_table(indices))
     manifest = {
-        "experiment": "e06_sensitivity",
+        **run_manifest("e06_sensitivity", SCENARIO, spec.seed, [], []),
         "scenario": SCENARIO,
         "until": UNTIL,
         "design": {"kind": "sobol", "n": n, "second_order": False},

@@ -52,7 +52,8 @@ STUDIES = [("ECB Occasional Paper", "18-month", "ecb-partial-restriction"),
            ("IMF WP 2026/073", "80%", "imf-80pct-cut")]
 # The IMF's Germany is compared with the model's EU (the model has no German buyers).
 MODEL_COUNTRY = {"USA": "USA", "JPN": "JPN", "DEU": "EU"}
-CHIP_QUARTERS = {"Q1 FY2026 (Feb-Apr 2025)": ("2025-01-27", "2025-04-27"),
+CHIP_QUARTERS = {"FY2025 (Feb 2024-Jan 2025)": ("2024-01-29", "2025-01-26"),
+                 "Q1 FY2026 (Feb-Apr 2025)": ("2025-01-27", "2025-04-27"),
                  "Q2 FY2026 (May-Jul 2025)": ("2025-04-28", "2025-07-27")}
 
 
@@ -170,7 +171,9 @@ def chip_sales(seed: int) -> pd.DataFrame:
 def figure(comparison: pd.DataFrame, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(10, 4.5))
     labels = [f"{r.study.split(' (')[0].replace('Occasional Paper', 'OP')}\n"
-              f"{r.model_scenario}\n{r.paper_country}" for r in comparison.itertuples()]
+              f"{r.model_scenario}\n{r.paper_country}"
+              + ("" if r.model_country == r.paper_country else f" (model: {r.model_country})")
+              for r in comparison.itertuples()]
     x = np.arange(len(comparison))
     low, high = comparison["published_low_pct"], comparison["published_high_pct"]
     ax.bar(x - 0.2, (low + high) / 2, 0.4, yerr=(high - low) / 2, color="0.6", capsize=3,
@@ -268,7 +271,7 @@ def summary_text(sectors: pd.DataFrame, comparison: pd.DataFrame, chips: pd.Data
         "",
         "## AI-chip sales into China (`chips-2025`, the ensemble's first seed)",
         "",
-        "| Nvidia fiscal quarter | US designer's China revenue (USD bn) | blocked by controls | "
+        "| Nvidia fiscal period | US designer's China revenue (USD bn) | blocked by controls | "
         "turned away by China |",
         "|---|---:|---:|---:|",
     ]
@@ -278,7 +281,9 @@ def summary_text(sectors: pd.DataFrame, comparison: pd.DataFrame, chips: pd.Data
     lines += [
         "",
         "Record (chips_2025.csv): USD 4.6 bn of H20 sold in Q1 FY2026, none in Q2 FY2026; "
-        "Nvidia put the Q2 revenue lost at about USD 8 bn.",
+        "Nvidia put the Q2 revenue lost at about USD 8 bn. China's chip demand in `chips-2025` "
+        "is fitted to FY2025 (about USD 17 bn, docs/ODD.md 3.4) and to Q1 FY2026, so those two "
+        "rows are fits; Q2 is not.",
     ]
     return "\n".join(lines) + "\n"
 
@@ -309,10 +314,11 @@ def main() -> None:
                                                             "model_share_of_gdp_pct"]),
         "jpn_imf_gap_factor": float(1.8 / jpn["model_share_of_gdp_pct"]),
         "history_2025_output_lost_busd": float(history.median() / 1e9),
-        "chips_q1_fy2026_revenue_busd": float(chips.loc[0, "revenue_busd"]),
-        "chips_q2_fy2026_revenue_busd": float(chips.loc[1, "revenue_busd"]),
-        "chips_q2_fy2026_lost_busd": float(chips.loc[1, "blocked_busd"]
-                                           + chips.loc[1, "discouraged_busd"]),
+        "chips_fy2025_revenue_busd": float(chips.loc[0, "revenue_busd"]),
+        "chips_q1_fy2026_revenue_busd": float(chips.loc[1, "revenue_busd"]),
+        "chips_q2_fy2026_revenue_busd": float(chips.loc[2, "revenue_busd"]),
+        "chips_q2_fy2026_lost_busd": float(chips.loc[2, "blocked_busd"]
+                                           + chips.loc[2, "discouraged_busd"]),
     }
     metrics = {k: round(v, 4) for k, v in metrics.items()}
     with atomic_directory(Path(args.out)) as staging:
