@@ -12,11 +12,13 @@ from tqdm import tqdm
 
 import abm
 from abm import limits
+from abm.agents.behaviours import PluginError
 from abm.dashboard.cli import add_subcommand as add_dashboard_subcommand
 from abm.output import OutputError, check_target, safe_name, write_run
 from abm.plots import FigureWarning
 from abm.reproduce import add_subcommand as add_reproduce_subcommand
 from abm.scenario import ScenarioError, builtin_descriptions
+from abm.sweep.cli import add_plugin_argument, plugin_behaviours
 from abm.sweep.cli import add_subcommands as add_sweep_subcommands
 
 
@@ -39,7 +41,8 @@ def seed_number(text: str) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    config = abm.load(args.scenario)
+    behaviours = plugin_behaviours(args)
+    config = abm.load(args.scenario, behaviours=behaviours)
     if args.until is not None and not config.start <= args.until <= config.end:
         raise ScenarioError(
             args.scenario, "--until", f"a date between {config.start} and {config.end}"
@@ -52,7 +55,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     weeks = limits.run_weeks(config, args.until)
     with tqdm(total=weeks, unit="week", desc=config.name, delay=0.5, disable=args.quiet) as bar:
         result = abm.run(config, seed=args.seed, until=args.until,
-                         progress=lambda done: bar.update(done - bar.n))
+                         progress=lambda done: bar.update(done - bar.n), behaviours=behaviours)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", FigureWarning)
         written = write_run(result, out, {"until": last.isoformat()})
@@ -94,6 +97,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--allow-large", action="store_true",
                      help=f"run even above {limits.MAX_RUN_BUYER_WEEKS:,} buyer-weeks")
     run.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    add_plugin_argument(run)
     run.set_defaults(func=cmd_run)
 
     scenarios = sub.add_parser("scenarios", help="list the built-in scenarios",
@@ -109,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ScenarioError, OutputError, limits.TooMuchWork) as err:
+    except (ScenarioError, OutputError, limits.TooMuchWork, PluginError) as err:
         print(f"abm: error: {err}", file=sys.stderr)
         return 2
     except OSError as err:

@@ -21,6 +21,7 @@ the EMA Workbench adapter (`abm.ema`) both run the model through it.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import warnings
@@ -52,6 +53,7 @@ class ModelFunction:
     metrics: tuple[Outcome, ...]
     series: tuple[Outcome, ...] = ()
     until: dt.date | None = None
+    behaviours: Any = dataclasses.field(default=None, compare=False)  # Behaviours or None
 
     @property
     def parameter_names(self) -> list[str]:
@@ -80,10 +82,11 @@ class ModelFunction:
         for name, value in params.items():
             parameter = known[name]
             changes.update(parameter.changes(parameter.cast(value)))
-        return override(self.base, changes, source=f"scenario {self.base.name!r}")
+        return override(self.base, changes, source=f"scenario {self.base.name!r}",
+                        behaviours=self.behaviours)
 
     def run(self, scenario: Scenario, seed: int) -> Result:
-        return run(scenario, seed, until=self.until)
+        return run(scenario, seed, until=self.until, behaviours=self.behaviours)
 
     def measure(self, result: Result) -> dict[str, Any]:
         """Every metric (float) and series (array) of a finished run."""
@@ -115,16 +118,17 @@ class ModelFunction:
 
 def model_function(scenario: Scenario | str | Path, parameters: Mapping[str, Any] | None = None,
                    outcomes: Sequence[str] = (), series: Sequence[str] = (),
-                   until: dt.date | str | None = None) -> ModelFunction:
+                   until: dt.date | str | None = None, behaviours=None) -> ModelFunction:
     """Build `f(params, seed) -> dict` for `scenario` (a Scenario, a built-in name or a file).
 
     `parameters` maps each name to a scenario path, a list of paths (one value sets them all),
     or a dict `{"paths": [...], "scale": True, "integer": True}` (`scale` multiplies the base
     values by the parameter, as in a sweep spec). `outcomes` are metric names and `series`
-    series names of `abm.outcomes`."""
+    series names of `abm.outcomes`. `behaviours` is the registry of behaviours the runs use
+    (`abm.agents.behaviours.Behaviours`, with the user's plugins; default: the built-in ones)."""
     from abm.sweep.spec import Parameter, resolve_targets
 
-    base = scenario if isinstance(scenario, Scenario) else load(scenario)
+    base = scenario if isinstance(scenario, Scenario) else load(scenario, behaviours=behaviours)
     if isinstance(until, str):
         until = dt.date.fromisoformat(until)
     if until is not None and not base.start <= until <= base.end:
@@ -150,7 +154,8 @@ def model_function(scenario: Scenario | str | Path, parameters: Mapping[str, Any
                                integer=bool(entry.get("integer", False))))
     function = ModelFunction(base=base, parameters=tuple(built),
                              metrics=parse_all(outcomes, base, until),
-                             series=parse_all(series, base, until, series=True), until=until)
+                             series=parse_all(series, base, until, series=True), until=until,
+                             behaviours=behaviours)
     if not function.outcome_names:
         raise ValueError("outcomes: expected at least one metric or series name")
     if len(set(function.outcome_names)) != len(function.outcome_names):

@@ -24,8 +24,8 @@ import mesa
 import numpy as np
 from mesa.time import Priority
 
-from abm.agents.buyer import MagnetBuyer
-from abm.agents.exporter import Exporter
+from abm.agents.behaviours import Behaviours
+from abm.agents.buyer import Buyer
 from abm.agents.state import State
 from abm.market import accounting, adaptation, production, trade, use
 from abm.market.books import BuyerBook, ExporterBook, PairBook
@@ -36,7 +36,6 @@ from abm.market.recorder import Recorder
 from abm.market.trade import BAN, REGIME_CODE
 from abm.policy.events import EVENT_KINDS
 from abm.policy.pain import PainMeter
-from abm.policy.strategies import make_strategy
 from abm.scenario.config import CHINA_REGION, Event, Scenario
 
 REGIONS = (CHINA_REGION, "ROW")
@@ -48,15 +47,20 @@ class ExportControlModel(mesa.Model):
     Args:
         config: the scenario (default: the built-in `baseline-2024`).
         rng: seed or generator; all randomness of the run comes from it.
+        behaviours: the registry the scenario's behaviour and strategy names are looked up in
+            (`abm.agents.behaviours.Behaviours`; default: the built-in behaviours).
     """
 
-    def __init__(self, config: Scenario | None = None, *, rng=None):
+    def __init__(self, config: Scenario | None = None, *, rng=None,
+                 behaviours: Behaviours | None = None):
         super().__init__(rng=rng)
         if config is None:
             from abm.scenario.load import load
 
             config = load("baseline-2024")
         self.config = config
+        self.behaviours = Behaviours() if behaviours is None else behaviours
+        self._check_behaviours()
         self.goods = config.good_names()
         self.countries = config.country_codes()
         self.sectors = sorted({g.sector for g in config.buyers})
@@ -81,7 +85,8 @@ class ExportControlModel(mesa.Model):
 
         self.states: dict[str, State] = {}
         for country in config.countries:
-            self.states[country.code] = State(self, country, make_strategy(country.strategy))
+            strategy = self.behaviours.get("strategy", country.strategy)()
+            self.states[country.code] = State(self, country, strategy)
         self._build_exporters()
         self._build_buyers()
         self._apply_growth_to_start()
@@ -124,10 +129,21 @@ class ExportControlModel(mesa.Model):
 
     # --- construction --------------------------------------------------------------------------
 
+    def _check_behaviours(self) -> None:
+        from abm.scenario.config import ConfigError
+        from abm.scenario.load import ScenarioError
+
+        try:
+            self.behaviours.check(self.config)
+        except ConfigError as err:
+            raise ScenarioError(f"scenario {self.config.name!r}", err.path,
+                                str(err).split(": ", 1)[1]) from None
+
     def _build_exporters(self) -> None:
         cfg = self.config.exporters
         self.exporter_agents = [
-            Exporter(self, i, e.name, e.country, e.good) for i, e in enumerate(cfg)
+            self.behaviours.get("exporter", e.behaviour)(self, i, e.name, e.country, e.good)
+            for i, e in enumerate(cfg)
         ]
         self.exporter_index = {e.name: i for i, e in enumerate(cfg)}
         country = np.array([self.country_index[e.country] for e in cfg], dtype=np.int64)
@@ -158,7 +174,7 @@ class ExportControlModel(mesa.Model):
         cfg = self.config
         columns = {k: [] for k in ("good", "country", "sector", "group", "demand", "cover",
                                    "feeds", "content")}
-        self.buyer_agents: list[MagnetBuyer] = []
+        self.buyer_agents: list[Buyer] = []
         self.buyer_groups = []
         for gi, group in enumerate(cfg.buyers):
             if group.feeds:
@@ -181,10 +197,11 @@ class ExportControlModel(mesa.Model):
             columns["sector"] += [self.sector_index[group.sector]] * count
             columns["group"] += [gi] * count
             self.buyer_groups.append((group.good, group.country, group.sector))
+            behaviour = self.behaviours.get("buyer", group.behaviour)
             for _ in range(count):
                 index = len(self.buyer_agents)
                 self.buyer_agents.append(
-                    MagnetBuyer(self, index, group.country, group.sector, group.good)
+                    behaviour(self, index, group.country, group.sector, group.good)
                 )
         country = np.array(columns["country"], dtype=np.int64)
         sector = np.array(columns["sector"], dtype=np.int64)
@@ -473,6 +490,15 @@ class ExportControlModel(mesa.Model):
         if cls not in cache or cache[cls][0] is not buyers:
             cache[cls] = (buyers, np.isin(self.pairs.buyer, buyers))
         return cache[cls][1]
+
+    def pairs_sold_by(self, cls: type, exporters: np.ndarray) -> np.ndarray:
+        """Mask of the buyer-origin pairs whose exporter is one of `exporters` (cached by
+        class)."""
+        cache = self.__dict__.setdefault("_pair_masks", {})
+        key = ("exporter", cls)
+        if key not in cache or cache[key][0] is not exporters:
+            cache[key] = (exporters, np.isin(self.pairs.exporter, exporters))
+        return cache[key][1]
 
     # --- accounting ----------------------------------------------------------------------------
 

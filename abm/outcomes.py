@@ -509,7 +509,7 @@ def evaluate(result, names: Iterable[str]) -> dict[str, float]:
     return {outcome.name: outcome.value(result) for outcome in outcomes}
 
 
-def monthly_exports(result, good: str = "magnet", origin: str | None = "CHN") -> pd.DataFrame:
+def monthly_exports(result, good: str, origin: str | None) -> pd.DataFrame:
     """Monthly exports of `good` from `origin` (None: every origin), tidy: `month`,
     `destination` (each destination, and `ALL` for the total), `quantity_t` (rounded to kg)."""
     customs = result.customs_monthly

@@ -229,13 +229,18 @@ def write_run(result, directory: Path, extra_manifest: dict | None = None) -> li
         _csv(result.production, staging / "weekly_production.csv", float_format="%.6g")
         _csv(result.licences, staging / "weekly_licences.csv", float_format="%.6g")
         _csv(result.customs_monthly, staging / "customs_monthly.csv")
-        _csv(result.chip_sales, staging / "weekly_chip_sales.csv", float_format="%.6g")
-        _csv(result.chip_access, staging / "weekly_chip_access.csv", float_format="%.6g")
+        if result.model.chip_market.enabled:
+            _csv(result.chip_sales, staging / "weekly_chip_sales.csv", float_format="%.6g")
+            _csv(result.chip_access, staging / "weekly_chip_access.csv", float_format="%.6g")
         _csv(result.pain, staging / "weekly_pain.csv", float_format="%.6g")
         result.shipments.to_parquet(staging / "shipments.parquet", index=False)
         _, not_drawn = plots.standard_figures(result, staging)
         info = manifest(result, extra_manifest)
-        info["balance_t"] = result.material_balance()
+        # Goods nobody makes or buys (the chip good, sold by the chip market) have no balance.
+        traded = set(plots.material_goods(result.config))
+        info["units"] = {g.name: g.unit for g in result.config.goods if g.name in traded}
+        info["balance_t"] = {good: parts for good, parts in result.material_balance().items()
+                             if good in traded}
         if not_drawn:
             info["figures_not_drawn"] = not_drawn
         info["files"] = sorted([p.name for p in staging.iterdir()] + [MANIFEST])

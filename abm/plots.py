@@ -1,4 +1,8 @@
-"""The standard figures of a run: time series with policy events marked and labelled."""
+"""The standard figures of a run: time series with policy events marked and labelled.
+
+Figures are drawn for the goods the scenario declares (`material_goods`: those with buyers or
+producers), one panel per good, with units from each good's declaration (`Good.unit`); no good
+is assumed."""
 
 from __future__ import annotations
 
@@ -21,11 +25,13 @@ class FigureWarning(UserWarning):
 
 
 def labelled_events(events, start: dt.date | None = None, end: dt.date | None = None):
-    """The events worth a label, in date order, numbered from 1: [(n, event)]. Unlabelled events
-    are the silent companions of a labelled one (same date, same deal) and get no number."""
+    """The events worth a label, in date order, numbered from 1: [(n, event)]. Events with
+    `mark = false` are the silent companions of a marked one (same date, same deal), and
+    unlabelled ones (a deal's terms) get no number either."""
     chosen, seen = [], set()
     for event in sorted(events, key=lambda e: e.date):
-        if not event.label or (start and event.date < start) or (end and event.date > end):
+        if (not event.label or not getattr(event, "mark", True) or (start and event.date < start)
+                or (end and event.date > end)):
             continue
         if (event.date, event.label) in seen:
             continue
@@ -94,60 +100,101 @@ def empty_panel(ax, note: str) -> None:
 
 
 def material_goods(config) -> list[str]:
-    """The goods with buyers and exporters (not the chip good, which has its own market)."""
-    return [g.name for g in config.goods if g.name != config.chips.good]
+    """The goods traded by the scenario's buyers and producers, in declaration order (not the
+    chip good, which has its own market, nor a good nobody makes or buys)."""
+    used = {b.good for b in config.buyers} | {e.good for e in config.exporters}
+    return [g.name for g in config.goods if g.name in used and g.name != config.chips.good]
 
 
-def controlling_state(config) -> str:
-    """The State of the CHN price region (the one whose exports the figures follow), else the
-    first country."""
-    for country in config.countries:
-        if country.price_region == "CHN":
-            return country.code
-    return config.countries[0].code
+def quantity_unit(config, good: str) -> str:
+    """The unit quantities of `good` are counted in (its `unit`; `t` reads "tonnes")."""
+    unit = next((g.unit for g in config.goods if g.name == good), "t")
+    return "tonnes" if unit == "t" else unit
+
+
+def price_scale(config, good: str) -> tuple[float, str]:
+    """Factor and unit to show a price of `good` held per kg (a thousandth of a tonne): USD per
+    kg for goods counted in tonnes, else USD per the good's own unit."""
+    unit = next((g.unit for g in config.goods if g.name == good), "t")
+    return (1.0, "USD per kg") if unit == "t" else (1000.0, f"USD per {unit}")
+
+
+def main_origin(result, good: str) -> str | None:
+    """The country that exported most of `good` over the run (customs), if any did."""
+    customs = result.customs_monthly
+    flows = customs[customs["good"] == good]
+    if flows.empty:
+        exporters = [e.country for e in result.config.exporters if e.good == good]
+        return exporters[0] if exporters else None
+    return str(flows.groupby("origin")["quantity_t"].sum().idxmax())
+
+
+def _goods_or(result, good: str | None) -> list[str]:
+    return [good] if good is not None else material_goods(result.config)
+
+
+def _panels(count: int, height: float):
+    fig, axes = plt.subplots(max(1, count), 1, figsize=(9, height * max(1, count)),
+                             squeeze=False)
+    return fig, axes[:, 0]
 
 
 def exports_by_destination(result, path: Path, good: str | None = None,
                            origin: str | None = None) -> Path:
-    """Monthly exports of `good` (default: the first material good) from `origin` (default:
-    the State of the CHN price region), stacked by destination (customs table)."""
-    good = good or (material_goods(result.config) or result.config.good_names())[0]
-    origin = origin or controlling_state(result.config)
+    """Monthly exports of each good (or only `good`) from its main exporting country (or
+    `origin`), stacked by destination (customs table): one panel per good."""
+    goods = _goods_or(result, good)
     customs = result.customs_monthly
-    flows = customs[(customs["good"] == good) & (customs["origin"] == origin)]
-    table = flows.pivot_table(index="month", columns="destination", values="quantity_t",
-                              aggfunc="sum").fillna(0.0)
-    fig, ax = plt.subplots(figsize=(9, 4.5))
-    ax.set_title(f"Monthly {good} exports from {origin} by destination (model customs table)")
-    if table.empty:
-        empty_panel(ax, f"no exports of {good} from {origin} in any whole month of this run")
+    fig, axes = _panels(len(goods), 4.0)
+    if not goods:
+        axes[0].set_title("Monthly exports by destination (model customs table)")
+        empty_panel(axes[0], "no goods with buyers or producers in this scenario")
         return save(fig, path)
-    table.index = pd.to_datetime(table.index + "-15")
-    ax.stackplot(table.index, table.T.to_numpy(), labels=table.columns, alpha=0.85)
-    ax.set_ylabel("tonnes per month")
-    ax.legend(loc="upper left", ncol=len(table.columns), fontsize=8)
-    ax.set_ylim(0, max(table.sum(axis=1).max(), 1e-9) * 1.35)
-    date_axis(ax)
-    mark_events(ax, result.config.events)
-    return save(fig, path, result.config.events)
+    events = ()
+    for ax, name in zip(axes, goods, strict=True):
+        source = origin or main_origin(result, name)
+        flows = customs[(customs["good"] == name) & (customs["origin"] == source)]
+        table = flows.pivot_table(index="month", columns="destination", values="quantity_t",
+                                  aggfunc="sum").fillna(0.0)
+        ax.set_title(f"Monthly {name} exports from {source or 'anywhere'} by destination "
+                     "(model customs table)")
+        if table.empty:
+            empty_panel(ax, f"no exports of {name} from {source or 'any country'} in any whole "
+                        "month of this run")
+            continue
+        table.index = pd.to_datetime(table.index + "-15")
+        ax.stackplot(table.index, table.T.to_numpy(), labels=table.columns, alpha=0.85)
+        ax.set_ylabel(f"{quantity_unit(result.config, name)} per month")
+        ax.legend(loc="upper left", ncol=min(len(table.columns), 8), fontsize=8)
+        ax.set_ylim(0, max(table.sum(axis=1).max(), 1e-9) * 1.35)
+        date_axis(ax)
+        mark_events(ax, result.config.events)
+        events = result.config.events
+    return save(fig, path, events)
 
 
 def prices(result, path: Path) -> Path:
-    """Weekly price of each good inside and outside China."""
+    """Weekly price of each good in the two price regions (`CHN`, inside China, and `ROW`, the
+    rest of the world; each legend entry lists the region's countries), in USD per kg for
+    goods counted in tonnes and per the good's unit otherwise."""
     frame = result.prices
-    goods = list(dict.fromkeys(frame["good"]))
-    fig, axes = plt.subplots(max(1, len(goods)), 1, figsize=(9, 3.2 * max(1, len(goods))),
-                             squeeze=False)
+    goods = material_goods(result.config)
+    fig, axes = _panels(len(goods), 3.2)
     if not goods:
-        empty_panel(axes[0, 0], "no prices recorded in this run")
+        axes[0].set_title("Prices")
+        empty_panel(axes[0], "no goods with buyers or producers in this scenario")
         return save(fig, path)
-    for ax, good in zip(axes[:, 0], goods, strict=True):
+    for ax, good in zip(axes, goods, strict=True):
+        factor, unit = price_scale(result.config, good)
         for region in ("CHN", "ROW"):
             series = frame[(frame["good"] == good) & (frame["region"] == region)]
-            label = "inside China" if region == "CHN" else "outside China"
-            ax.plot(pd.to_datetime(series["date"]), series["price_usd_per_kg"], "-", label=label)
-        ax.set_title(f"{good}: price inside and outside China")
-        ax.set_ylabel("USD per kg")
+            members = [c.code for c in result.config.countries if c.price_region == region]
+            shown = ", ".join(members[:6]) + (", ..." if len(members) > 6 else "")
+            label = f"{region} price region ({shown or 'no country'})"
+            ax.plot(pd.to_datetime(series["date"]), series["price_usd_per_kg"] * factor, "-",
+                    label=label)
+        ax.set_title(f"{good}: price in each price region")
+        ax.set_ylabel(unit)
         ax.set_ylim(bottom=0)
         ax.legend(fontsize=8, loc="center left")
         date_axis(ax)
@@ -156,9 +203,23 @@ def prices(result, path: Path) -> Path:
 
 
 def buyers_halted(result, path: Path, good: str | None = None) -> Path:
-    """Share of buyers' capacity halted each week by country, and inventory cover by country
-    (default good: the first material good)."""
-    good = good or (material_goods(result.config) or result.config.good_names())[0]
+    """For each good (or only `good`): the share of its buyers' capacity halted each week by
+    country, and their inventory cover by country."""
+    goods = _goods_or(result, good)
+    fig, axes = _panels(2 * len(goods), 3.25)
+    if not goods:
+        axes[0].set_title("Buyers halted")
+        empty_panel(axes[0], "no goods with buyers in this scenario")
+        return save(fig, path)
+    events = ()
+    for i, name in enumerate(goods):
+        if _halted_panels(result, name, axes[2 * i], axes[2 * i + 1]):
+            events = result.config.events
+    return save(fig, path, events)
+
+
+def _halted_panels(result, good: str, top, bottom) -> bool:
+    """Draw `good`'s halted share and cover by country; False if it has no buyers."""
     weekly = result.weekly[result.weekly["good"] == good]
     by_country = weekly.groupby(["date", "country"], as_index=False)[
         ["halted_demand_t", "demand_t", "inventory_t", "mean_demand_t"]
@@ -169,13 +230,14 @@ def buyers_halted(result, path: Path, good: str | None = None) -> Path:
         [np.inf, -np.inf], np.nan)
     by_country["halted_pct"] = 100 * by_country["halted_demand_t"] / by_country["demand_t"].where(
         by_country["demand_t"] > 0)
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6.5), sharex=True)
-    top.set_title(f"{good} users' capacity halted (less than half of weekly need met), by country")
+    threshold = result.config.market.halt_threshold
+    top.set_title(f"{good} users' capacity halted (less than {threshold:.0%} of weekly need "
+                  "met), by country")
     bottom.set_title(f"{good} inventory held by buyers, by country")
     if by_country.empty:
         for ax in (top, bottom):
             empty_panel(ax, f"no buyers of {good} in this run")
-        return save(fig, path)
+        return False
     for country, rows in by_country.groupby("country"):
         dates = pd.to_datetime(rows["date"])
         top.plot(dates, rows["halted_pct"], label=country)
@@ -188,7 +250,7 @@ def buyers_halted(result, path: Path, good: str | None = None) -> Path:
     for ax in (top, bottom):
         date_axis(ax)
         mark_events(ax, result.config.events)
-    return save(fig, path, result.config.events)
+    return True
 
 
 def licences(result, path: Path) -> Path | None:
@@ -206,7 +268,8 @@ def licences(result, path: Path) -> Path | None:
             ax.plot(dates, rows[column], label=column.replace("_t", ""))
         ax.plot(dates, rows["backlog_t"], "k:", label="backlog (pending)")
         ax.set_title(f"{state} export licences for {good}")
-        ax.set_ylabel("tonnes per week; backlog in t")
+        unit = quantity_unit(result.config, good)
+        ax.set_ylabel(f"{unit} per week; backlog in {unit}")
         ax.legend(fontsize=8)
         date_axis(ax)
         mark_events(ax, result.config.events)

@@ -88,11 +88,14 @@ def run(
     seed: int = 0,
     until: dt.date | None = None,
     progress=None,
+    behaviours=None,
 ) -> Result:
     """Run `config` with `seed` until its end date (or `until`), one week per step.
 
-    `progress`, if given, is called with the number of weeks done after each week."""
-    model = ExportControlModel(config, rng=seed)
+    `progress`, if given, is called with the number of weeks done after each week.
+    `behaviours` is the registry the scenario's behaviour and strategy names are looked up in
+    (`abm.agents.behaviours.Behaviours`; default: the built-in ones)."""
+    model = ExportControlModel(config, rng=seed, behaviours=behaviours)
     last = config.end if until is None else min(until, config.end)
     weeks = (last - config.start).days // 7 + 1
     for _ in range(weeks):

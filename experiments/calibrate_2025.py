@@ -61,7 +61,7 @@ GRANTED_BY = "2025-10-01"
 
 
 def summarise(result) -> pd.DataFrame:
-    months = monthly_exports(result)
+    months = monthly_exports(result, "magnet", "CHN")
     months = months[months["destination"].isin(["ALL", "USA"])]
     licences = result.licences
     mine = licences[(licences["state"] == "CHN") & (licences["good"] == "magnet")

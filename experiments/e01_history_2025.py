@@ -46,7 +46,7 @@ BASELINE_OUTCOMES = ["exports_t:magnet:CHN:2024", "export_share:magnet:CHN:USA:2
 
 def summarise(result) -> dict:
     """What e01 keeps of one run (small tables only)."""
-    months = monthly_exports(result)
+    months = monthly_exports(result, "magnet", "CHN")
     weekly = result.weekly[result.weekly["good"] == "magnet"]
     spells = result.halt_spells
     spells = spells[spells["good"] == "magnet"]

@@ -1,9 +1,20 @@
 """Buyers of a good (automakers, wind, motors, electronics, defence; magnet makers buying oxide).
 
+What a buyer decides, in the order of the week (`abm.model.ExportControlModel.step`):
+
+1. `target_cover_weeks`: how many weeks of use to hold (more when alerted to controls);
+2. `order_t`: how much to order to reach that cover (order-up-to);
+3. `is_halted`: whether what it could use this week is too little to keep producing;
+4. `target_shares`: how attractive each of its suppliers is, given their reliability and
+   landed price (its sourcing shares move toward these);
+5. `substituted_share`: how much of its use to replace by substitutes or thrift away.
+
 A buyer's state lives in the model's arrays (so that a week is a few NumPy operations over all
-buyers); the agent object is its handle. The decision rules are static methods that act on the
-arrays of every buyer of the class at once: a subclass overrides one to change a behaviour, and
-the model applies each class's rules to its own buyers.
+buyers) and is reachable from the agent through its properties (`inventory_t`, `demand_t`,
+`sourcing`, ...). The decision rules are static methods that act on the arrays of every buyer
+of the class at once: a subclass overrides one to change a behaviour, a scenario names the
+subclass by its behaviour name (`[[buyers]] behaviour = "dual_sourcing"`,
+`abm.agents.behaviours`), and the model applies each class's rules to its own buyers.
 """
 
 from __future__ import annotations
@@ -12,9 +23,11 @@ import mesa
 import numpy as np
 
 
-class MagnetBuyer(mesa.Agent):
+class Buyer(mesa.Agent):
     """One buyer firm: weekly demand (t/week), an inventory measured in weeks of cover, an
     order-up-to rule and sourcing shares across origin countries."""
+
+    behaviour = "default"
 
     def __init__(self, model, index: int, country: str, sector: str, good: str):
         super().__init__(model)
@@ -40,6 +53,39 @@ class MagnetBuyer(mesa.Agent):
     @property
     def halted_weeks(self) -> int:
         return int(self.model.buyers.halted_weeks[self.index])
+
+    @property
+    def demand_t(self) -> float:
+        """This week's demand (t)."""
+        return float(self.model.buyers.demand_t[self.index])
+
+    @property
+    def used_t(self) -> float:
+        """What it used this week (t)."""
+        return float(self.model.buyers.used_t[self.index])
+
+    @property
+    def target_cover_weeks_now(self) -> float:
+        """The cover it aims at this week (weeks of demand)."""
+        return float(self.model.buyers.cover_weeks[self.index])
+
+    @property
+    def alert(self) -> float:
+        """How much it fears controls (0 to 1)."""
+        return float(self.model.buyers.alert[self.index])
+
+    @property
+    def substituted(self) -> float:
+        """Share of its use replaced by substitutes (0 to 1)."""
+        return float(self.model.buyers.substituted[self.index])
+
+    @property
+    def sourcing(self) -> dict[str, float]:
+        """Its current sourcing shares by origin country."""
+        pairs = self.model.pairs
+        mine = pairs.buyer == self.index
+        return {self.model.countries[o]: float(s)
+                for o, s in zip(pairs.origin[mine], pairs.share[mine], strict=True)}
 
     # --- decision rules, vectorised over all buyers of the class ------------------------------
 
@@ -99,3 +145,28 @@ class MagnetBuyer(mesa.Agent):
         """A buyer halts in a week in which it meets less than `threshold` of its need (its
         demand less what it has substituted)."""
         return used_t < threshold * need_t
+
+
+class DualSourcingBuyer(Buyer):
+    """A buyer that does not rely on one supplier: it keeps a strategic stock of
+    `strategic_stock_weeks` above its usual cover, and weighs every one of its suppliers at
+    least `second_source_weight` (times their reliability), which pulls its sourcing shares
+    toward an even split across its origins. Scenario name: `dual_sourcing`."""
+
+    behaviour = "dual_sourcing"
+    strategic_stock_weeks = 4.0
+    second_source_weight = 0.5
+
+    @classmethod
+    def target_cover_weeks(cls, base_cover, alert, gain):
+        return Buyer.target_cover_weeks(base_cover, alert, gain) + cls.strategic_stock_weeks
+
+    @classmethod
+    def target_shares(cls, base_share, reliability, landed_price_ratio, price_elasticity,
+                      reliability_weight):
+        usual = Buyer.target_shares(base_share, reliability, landed_price_ratio,
+                                    price_elasticity, reliability_weight)
+        return usual + cls.second_source_weight * reliability
+
+
+MagnetBuyer = Buyer  # the name of this class before buyers of any good were modelled

@@ -1,9 +1,18 @@
 """Chipmakers: US designers (like Nvidia), allied foundries (like TSMC) and Chinese chipmakers.
 
+What a chipmaker decides each week (`abm.market.chips.ChipMarket.step`), in order:
+
+1. `accepted_share`: how much of its usual demand in each region it may serve (its home
+   State's licences, the buyers' State's discouragement);
+2. `planned_units`: how much to make for each region, to meet orders and restore stock;
+3. `input_factor`: how much of its capacity it can use, given its stock of the controlled input;
+4. `capacity_growth_per_week`: how fast its capacity grows.
+
 As for buyers, a chipmaker's state lives in the chip market's arrays (`abm.market.chips`) and
-the agent is its handle. The decision rules are static methods acting on the arrays of every
-chipmaker of the class at once; a subclass overrides one to change a behaviour. Quantities are
-in units (accelerators) a week, money in USD.
+is reachable from the agent (`capacity_units_per_week`, `inventory_units`). The decision rules
+are static methods acting on the arrays of every chipmaker of the class at once; a subclass
+overrides one to change a behaviour, and a scenario names it (`[[chipmakers]] behaviour`).
+Quantities are in units (accelerators) a week, money in USD.
 """
 
 from __future__ import annotations
@@ -15,6 +24,8 @@ import numpy as np
 class Chipmaker(mesa.Agent):
     """One chipmaker: kind (`designer`, `foundry`, `integrated`), capacity, stock of chips by
     region of sale, and a stock of the controlled input its production needs."""
+
+    behaviour = "default"
 
     def __init__(self, model, index: int, name: str, country: str, kind: str):
         super().__init__(model)

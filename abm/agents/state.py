@@ -1,5 +1,10 @@
 """States: the holders of policy instruments (export controls, tariffs, general licences) and
-of a strategy that decides how to change them."""
+of a strategy that decides how to change them.
+
+A State decides once a week, after that week's dated events and before buyers order: its
+`step` asks its strategy (`abm.policy.strategies`, chosen by `[[countries]] strategy` in the
+run's behaviour registry, `abm.agents.behaviours`) to change its instruments through the
+methods below (`set_control`, `change_control`, `set_tariff`, ...)."""
 
 from __future__ import annotations
 

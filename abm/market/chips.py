@@ -27,7 +27,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from abm.agents.chipmaker import Chipmaker
 from abm.scenario.config import CHINA_REGION, REST_OF_WORLD_REGION
 
 REGIONS = (CHINA_REGION, REST_OF_WORLD_REGION)
@@ -49,7 +48,9 @@ class ChipMarket:
         self.good = chips.good
         makers = cfg.chipmakers if self.good else ()
         self.enabled = bool(makers)
-        self.agents = [Chipmaker(model, i, m.name, m.country, m.kind) for i, m in enumerate(makers)]
+        self.agents = [model.behaviours.get("chipmaker", m.behaviour)(model, i, m.name, m.country,
+                                                                       m.kind)
+                       for i, m in enumerate(makers)]
         n, r = len(makers), len(REGIONS)
         region_of = {c.code: REGIONS.index(c.price_region) for c in cfg.countries}
         self.names = [m.name for m in makers]

@@ -89,8 +89,7 @@ def allocate(model, shippable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     # Pro rata goods (and contracts of priority goods): one fill rate per producer.
     usual_flow = b.mean_demand_t[p.buyer] * p.base_share
-    first = np.where(priority, np.minimum(shippable, b.contract_share[p.buyer] * usual_flow),
-                     shippable)
+    first = np.where(priority, contract_claims_t(model, shippable, usual_flow), shippable)
     wanted = np.bincount(p.exporter, weights=first, minlength=n_e)
     fill = np.divide(stock, wanted, out=np.ones(n_e), where=wanted > TINY_T)
     shipped += first * np.minimum(fill, 1.0)[p.exporter]
@@ -128,6 +127,20 @@ def allocate(model, shippable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     p.backlog_t -= shipped
     np.maximum(p.backlog_t, 0.0, out=p.backlog_t)
     return shipped, spot
+
+
+def contract_claims_t(model, shippable: np.ndarray, usual_flow: np.ndarray) -> np.ndarray:
+    """Per pair, what its exporter serves first: each exporter class's `contract_claim_t`."""
+    contract_share = model.buyers.contract_share[model.pairs.buyer]
+    if len(model.exporter_classes) == 1:
+        return model.exporter_classes[0][0].contract_claim_t(shippable, usual_flow,
+                                                              contract_share)
+    claims = np.zeros_like(shippable)
+    for cls, idx in model.exporter_classes:
+        mask = model.pairs_sold_by(cls, idx)
+        claims[mask] = cls.contract_claim_t(shippable[mask], usual_flow[mask],
+                                            contract_share[mask])
+    return claims
 
 
 def send(model, shipped: np.ndarray, spot: np.ndarray) -> None:

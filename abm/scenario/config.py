@@ -161,6 +161,10 @@ class Exporter:
     `inputs` is the bill of materials: tonnes of each input good per tonne of output (for a
     magnet maker, Dy/Tb oxide by its grade mix). Production is limited by the input stocks its
     buyers of inputs hold (a `[[buyers]]` group with `feeds` = this good in this country).
+
+    `behaviour` names the producer's decision rules in the run's behaviour registry
+    (`abm.agents.behaviours`): `default`, `rationing` (serves its long-term customers' usual
+    volumes before any spot order) or one registered by a plugin.
     """
 
     name: str
@@ -172,6 +176,7 @@ class Exporter:
     expansion_per_year: float = 0.0
     expansion_lead_weeks: int = 104
     inputs: dict[str, float] = field(default_factory=dict)
+    behaviour: str = "default"
 
     def check(self, path: str) -> None:
         if not self.name:
@@ -197,6 +202,11 @@ class BuyerGroup:
     A group with `feeds` set is the input stage of a chain: its good is an input of the
     producers of `feeds` in its country, one buyer per producer, whose demand is the producer's
     output times its `inputs` content (`demand_t_per_year` and `count` are then not given).
+
+    `behaviour` names the buyers' decision rules in the run's behaviour registry
+    (`abm.agents.behaviours`): `default`, `dual_sourcing` (keeps a strategic stock and a
+    second source) or one registered by a plugin. Under `extends` a group is known by its
+    `(good, country, sector)`.
     """
 
     country: str
@@ -208,6 +218,7 @@ class BuyerGroup:
     sourcing: dict[str, float] = field(default_factory=dict)
     size_sigma: float = 0.5
     feeds: str = ""
+    behaviour: str = "default"
 
     def check(self, path: str) -> None:
         _non_negative(f"{path}.demand_t_per_year", self.demand_t_per_year)
@@ -502,7 +513,8 @@ class Chipmaker:
     blocked or discouraged, the whole slowed by `technology_drag` times the level of foreign
     technology controls (chip-design software, tools) on its country. `input_dependence` is the
     share of output that needs the market's `input_good`; the maker holds `input_stock_weeks`
-    of it.
+    of it. `behaviour` names its decision rules in the run's behaviour registry
+    (`abm.agents.behaviours`).
     """
 
     name: str
@@ -518,6 +530,7 @@ class Chipmaker:
     technology_drag: float = 0.0
     input_dependence: float = 0.0
     input_stock_weeks: float = 0.0
+    behaviour: str = "default"
 
     def check(self, path: str) -> None:
         if not self.name:
@@ -686,11 +699,17 @@ class Event:
     - `discourage_imports`: `state` (China) steers its buyers of the chip `good` away from
       imports: `level` is the share of import demand turned to domestic chips (0 lifts it).
     - `deal`: the deal template `deal` (`[deals.NAME]`) is struck; its terms apply.
+
+    Every event of a scenario has a `label`, unique in the scenario (after `extends`), by
+    which paths select it (`events[label="London framework"]`). Figures mark and number an
+    event on their time axes unless `mark` is false (a companion of an event already marked,
+    such as the second general licence of the same day).
     """
 
     date: dt.date
     kind: str
     label: str = ""
+    mark: bool = True
     state: str = ""
     good: str = ""
     control: ExportControl | None = None
@@ -864,7 +883,15 @@ class Scenario:
                 if good:
                     known(f"tariffs.{state}.{key}", good, goods, "good", wildcard=True)
                 _non_negative(f"tariffs.{state}.{key}", rate)
+        labels: dict[str, int] = {}
         for i, event in enumerate(self.events):
+            if not event.label.strip():
+                raise ConfigError(f"events[{i}].label", "a label naming the event, unique in "
+                                  "the scenario")
+            if event.label in labels:
+                raise ConfigError(f"events[{i}].label", f"a label not used by another event "
+                                  f"(events[{labels[event.label]}] has it)", event.label)
+            labels[event.label] = i
             self._check_event(f"events[{i}]", event, codes, goods, names)
         self._check_chips(codes, goods)
         self._check_policy(codes, goods, names)
@@ -918,13 +945,9 @@ class Scenario:
 
     def _check_policy(self, codes: set[str], goods: set[str], exporters: set[str]) -> None:
         from abm.policy.events import EVENT_KINDS
-        from abm.policy.strategies import STRATEGIES
 
+        # Strategy names are checked against the run's behaviour registry by the loader.
         strategy_of = {c.code: c.strategy for c in self.countries}
-        for i, country in enumerate(self.countries):
-            if country.strategy not in STRATEGIES:
-                raise ConfigError(f"countries[{i}].strategy", f"one of {sorted(STRATEGIES)}",
-                                  country.strategy)
         for name, deal in self.deals.items():
             path = f"deals.{name}"
             deal.check(path)

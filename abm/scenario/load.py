@@ -5,8 +5,19 @@ A scenario file has a `[scenario]` table (`name`, `description`, `start`, `end`,
 `[[countries]]`, `[[exporters]]`, `[[buyers]]`, `[[events]]`, and the tables `[market]`,
 `[controls.STATE.GOOD]` and `[tariffs.STATE]`.
 
-With `extends`, tables merge key by key, arrays of tables replace the base's, except `events`,
-which are appended to the base's events.
+With `extends`, the child is merged into its base:
+
+- tables (`[market]`, `[controls.STATE.GOOD]`, `[strategies.CODE]`, ...) merge key by key;
+- lists of named things merge by name (`NAMED_LISTS`: goods, sectors and exporters by `name`,
+  countries by `code`, chipmakers by `name`, buyer groups by `(good, country, sector)`): an
+  entry whose name the base has updates that entry field by field (a field given replaces the
+  base's value whole, a table such as `sourcing` included), a new name is added at the end,
+  and an entry with `remove = true` (and only its name) removes the base's entry;
+- events are appended; an event with `remove = true` and a `label` removes the base's event
+  of that label.
+
+Errors name the file and the position in it where the faulty entry was written, not its
+position in the merged lists.
 """
 
 from __future__ import annotations
@@ -68,39 +79,172 @@ def resolve(name_or_path: str | Path) -> Path:
     )
 
 
-def load(name_or_path: str | Path) -> Scenario:
-    """Load and validate a scenario by built-in name or file path."""
+def load(name_or_path: str | Path, behaviours=None) -> Scenario:
+    """Load and validate a scenario by built-in name or file path. Behaviour and strategy
+    names are checked against `behaviours` (an `abm.agents.behaviours.Behaviours`; default:
+    the built-in ones)."""
     path = resolve(name_or_path)
-    raw = load_raw(path)
-    return from_dict(raw, source=str(path))
+    raw, provenance = _load_merged(path, str(path))
+    return from_dict(raw, source=str(path), behaviours=behaviours, _provenance=provenance)
 
 
-def load_raw(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+def load_raw(path: Path) -> dict[str, Any]:
     """The scenario's TOML as a dict, with `extends` resolved (merged into its base)."""
-    path = path.resolve()
-    if path in _seen:
-        raise ScenarioError(str(path), "scenario.extends", "expected no cycle of extends")
-    raw = _read_toml(path)
-    base_ref = raw.get("scenario", {}).get("extends")
+    return _load_merged(Path(path), str(path))[0]
+
+
+# Lists of named things that `extends` merges by name, and the fields that name an entry.
+NAMED_LISTS: dict[str, tuple[str, ...]] = {
+    "goods": ("name",),
+    "countries": ("code",),
+    "exporters": ("name",),
+    "buyers": ("good", "country", "sector"),
+    "sectors": ("name",),
+    "chipmakers": ("name",),
+}
+
+
+@dataclasses.dataclass
+class _Provenance:
+    """Where each part of a merged scenario was written: the files from the child to the root
+    base with their own TOML, and for each element of each top-level list the (file, index)
+    of the entries that made it, the child's first."""
+
+    files: list[tuple[str, dict[str, Any]]]
+    elements: dict[str, list[list[tuple[str, int]]]]
+
+    def locate(self, path: str) -> tuple[str, str]:
+        """The file and the path in it where the field at merged `path` was written."""
+        match = re.match(r"^(\w+)\[(\d+)\](.*)$", path)
+        if match and match.group(1) in self.elements:
+            key, index, rest = match.group(1), int(match.group(2)), match.group(3)
+            makers = self.elements[key]
+            if index < len(makers) and makers[index]:
+                field_name = re.match(r"^\.(\w+)", rest)
+                raws = dict(self.files)
+                chosen = makers[index][0]
+                if field_name:
+                    for source, j in makers[index]:
+                        entry = raws[source].get(key, [])[j]
+                        if isinstance(entry, dict) and field_name.group(1) in entry:
+                            chosen = (source, j)
+                            break
+                return chosen[0], f"{key}[{chosen[1]}]{rest}"
+        tokens = [t for t in _parse(path) if not isinstance(t, tuple)]
+        for source, raw in self.files:
+            node: Any = raw
+            if tokens and tokens[0] in raw.get("scenario", {}) and tokens[0] not in raw:
+                node = raw["scenario"]
+            try:
+                for token in tokens:
+                    node = node[token]
+            except (KeyError, IndexError, TypeError):
+                continue
+            return source, path
+        return self.files[0][0], path
+
+    def mention(self, text: str, source: str) -> str:
+        """`text` with each `list[i]` it mentions pointed to where it was written."""
+        def point(match: re.Match) -> str:
+            where, local = self.locate(match.group(0))
+            return local if where == source else f"{local} of {where}"
+        return re.sub(r"\b(?:" + "|".join(self.elements) + r")\[\d+\]", point, text) \
+            if self.elements else text
+
+
+def _load_merged(path: Path, shown: str, _seen: tuple[Path, ...] = ()
+                 ) -> tuple[dict[str, Any], _Provenance]:
+    """The merged TOML of `path` and its bases, and where each part was written."""
+    resolved = path.resolve()
+    if resolved in _seen:
+        raise ScenarioError(shown, "scenario.extends", "expected no cycle of extends")
+    raw = _read_toml(resolved)
+    base_ref = raw.get("scenario", {}).get("extends") if isinstance(raw.get("scenario"), dict) \
+        else None
     if base_ref is None:
-        return raw
+        elements = {key: [[(shown, i)] for i in range(len(value))]
+                    for key, value in raw.items() if isinstance(value, list)}
+        return raw, _Provenance([(shown, raw)], elements)
     if not isinstance(base_ref, str):
-        raise ScenarioError(str(path), "scenario.extends", f"expected a scenario name, got {base_ref!r}")
+        raise ScenarioError(shown, "scenario.extends", f"expected a scenario name, got {base_ref!r}")
     base_path = Path(base_ref)
-    if not base_path.is_absolute() and (path.parent / base_path).is_file():
-        base_path = path.parent / base_path
+    if not base_path.is_absolute() and (resolved.parent / base_path).is_file():
+        base_path = resolved.parent / base_path
     try:
         base_file = resolve(base_path if base_path.is_file() else base_ref)
     except ScenarioError as err:
-        raise ScenarioError(str(path), "scenario.extends", err.expected) from None
-    base = load_raw(base_file, (*_seen, path))
-    merged = _merge(base, raw)
+        raise ScenarioError(shown, "scenario.extends", err.expected) from None
+    base, provenance = _load_merged(base_file, str(base_file.resolve()), (*_seen, resolved))
+    merged, elements = _merge_scenario(base, provenance.elements, raw, shown)
     merged["scenario"].pop("extends", None)
-    return merged
+    return merged, _Provenance([(shown, raw), *provenance.files], elements)
 
 
-def from_dict(raw: dict[str, Any], source: str = "<scenario>") -> Scenario:
-    """Build and validate a Scenario from a TOML-shaped dict; errors name `source`."""
+def _merge_scenario(base: dict[str, Any], base_elements: dict[str, list], child: dict[str, Any],
+                    source: str) -> tuple[dict[str, Any], dict[str, list]]:
+    """`child` merged into `base` (see the module docstring), and the makers of each list
+    element."""
+    out = dict(base)
+    elements = {key: [list(m) for m in makers] for key, makers in base_elements.items()}
+    for key, value in child.items():
+        if isinstance(value, list) and (key in NAMED_LISTS or key == "events"):
+            base_list = base.get(key, [])
+            if not isinstance(base_list, list):
+                base_list = []
+            out[key], elements[key] = _merge_list(key, base_list, elements.get(key, []), value,
+                                                  source)
+        elif isinstance(value, dict) and isinstance(base.get(key), dict):
+            out[key] = _merge(base[key], value)
+        else:
+            out[key] = value
+            if isinstance(value, list):
+                elements[key] = [[(source, i)] for i in range(len(value))]
+    return out, elements
+
+
+def _merge_list(key: str, base: list, makers: list, child: list, source: str
+                ) -> tuple[list, list]:
+    out = [dict(e) if isinstance(e, dict) else e for e in base]
+    makers = [list(m) for m in makers] + [[] for _ in range(len(base) - len(makers))]
+    fields = NAMED_LISTS.get(key, ("label",))
+
+    def name_of(entry: Any) -> tuple | None:
+        if not isinstance(entry, dict) or any(f not in entry for f in fields):
+            return None
+        return tuple(str(entry[f]) for f in fields)
+
+    for j, entry in enumerate(child):
+        where = f"{key}[{j}]"
+        name = name_of(entry)
+        if isinstance(entry, dict) and "remove" in entry:
+            if entry["remove"] is not True:
+                raise ScenarioError(source, f"{where}.remove", "expected true (or no remove)")
+            extra = sorted(set(entry) - set(fields) - {"remove"})
+            if name is None or extra:
+                raise ScenarioError(source, where, f"expected only {', '.join(fields)} and "
+                                    f"remove = true in an entry that removes one")
+            index = next((i for i, e in enumerate(out) if name_of(e) == name), None)
+            if index is None:
+                shown = ", ".join(f"{f} = {v!r}" for f, v in zip(fields, name, strict=True))
+                raise ScenarioError(source, f"{where}.remove", f"expected an entry of the base "
+                                    f"scenario to remove (none has {shown})")
+            del out[index], makers[index]
+            continue
+        index = None if key == "events" or name is None else next(
+            (i for i, e in enumerate(out) if name_of(e) == name), None)
+        if index is None:
+            out.append(entry)
+            makers.append([(source, j)])
+        else:
+            out[index] = {**out[index], **entry}
+            makers[index] = [(source, j), *makers[index]]
+    return out, makers
+
+
+def from_dict(raw: dict[str, Any], source: str = "<scenario>", behaviours=None,
+              _provenance: _Provenance | None = None) -> Scenario:
+    """Build and validate a Scenario from a TOML-shaped dict; errors name `source`. Behaviour
+    and strategy names are checked against `behaviours` (default: the built-in ones)."""
     flat = dict(raw)
     header = flat.pop("scenario", None)
     if not isinstance(header, dict):
@@ -113,8 +257,17 @@ def from_dict(raw: dict[str, Any], source: str = "<scenario>") -> Scenario:
     try:
         scenario = build(Scenario, flat, "")
         scenario.check()
+        if behaviours is None:
+            from abm.agents.behaviours import Behaviours
+
+            behaviours = Behaviours()
+        behaviours.check(scenario)
     except ConfigError as err:
-        raise ScenarioError(source, err.path.lstrip("."), str(err).split(": ", 1)[1]) from None
+        path, expected = err.path.lstrip("."), str(err).split(": ", 1)[1]
+        if _provenance is not None:
+            source, path = _provenance.locate(path)
+            expected = _provenance.mention(expected, source)
+        raise ScenarioError(source, path, expected) from None
     return scenario
 
 
@@ -125,14 +278,16 @@ def to_dict(scenario: Scenario) -> dict[str, Any]:
     return {"scenario": header, **flat}
 
 
-def override(scenario: Scenario, changes: dict[str, Any], source: str = "<override>") -> Scenario:
+def override(scenario: Scenario, changes: dict[str, Any], source: str = "<override>",
+             behaviours=None) -> Scenario:
     """A new scenario with fields replaced by path, e.g. `{"market.halt_threshold": 0.3,
     "controls.CHN.magnet.approval": 0.5, "events[2].control.review_weeks": 6}`.
-    The result is validated like a loaded file; an unknown path is an error."""
+    The result is validated like a loaded file (behaviour names against `behaviours`, default
+    the built-in ones); an unknown path is an error."""
     raw = to_dict(scenario)
     for path, value in changes.items():
         set_path(raw, path, value, source)
-    return from_dict(raw, source)
+    return from_dict(raw, source, behaviours=behaviours)
 
 
 def _lists(value: Any) -> Any:
@@ -249,9 +404,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
 def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for key, value in child.items():
-        if key == "events" and isinstance(value, list):
-            out[key] = list(base.get(key, [])) + value
-        elif isinstance(value, dict) and isinstance(base.get(key), dict):
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
             out[key] = _merge(base[key], value)
         else:
             out[key] = value

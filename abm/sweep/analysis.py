@@ -223,14 +223,16 @@ def one_at_a_time(meta: dict[str, Any], runs: pd.DataFrame, outcome: str) -> pd.
     return pd.DataFrame(rows, columns=["parameter", "low", "high", "base"])
 
 
-def _events(meta: dict[str, Any]) -> list[tuple[str, str]]:
+def _events(meta: dict[str, Any], behaviours=None) -> list[tuple[str, str]]:
+    """The marked events of the sweep's scenario (its file if it was one, else its name)."""
     try:
         from abm.scenario import load
 
-        scenario = load(meta["scenario"])
+        scenario = load(meta.get("scenario_file") or meta["scenario"], behaviours=behaviours)
     except Exception:  # noqa: BLE001 - events only decorate the figure
         return []
-    return [(str(e.date), e.label or e.kind) for e in scenario.events if e.kind != "note"]
+    return [(str(e.date), e.label or e.kind) for e in scenario.events
+            if e.kind != "note" and e.mark]
 
 
 def _owned_names(target: Path) -> set[str]:
@@ -247,18 +249,20 @@ def _owned_names(target: Path) -> set[str]:
     return owned
 
 
-def analyze(out: str | Path, target: str | Path | None = None) -> list[Path]:
+def analyze(out: str | Path, target: str | Path | None = None, behaviours=None) -> list[Path]:
     """Write the indices (CSV) and figures of sweep folder `out` into `target` (default
     `out/analysis`); return the files written. Everything is written to a staging folder
     first; a file of the same name that abm did not write stops the analysis (one line, the
-    user's file untouched)."""
+    user's file untouched). `behaviours` (with the user's plugins) reads a scenario that names
+    plugin behaviours, for the events marked on the figures."""
     meta, runs = load_runs(out)
     default = target is None
     final = Path(out) / "analysis" if default else Path(target)
     final.mkdir(parents=True, exist_ok=True)
     target = Path(tempfile.mkdtemp(prefix=".abm-analysis-", dir=final))
     try:
-        written = [p for p in _write_analysis(out, meta, runs, target) if p is not None]
+        written = [p for p in _write_analysis(out, meta, runs, target, behaviours)
+                   if p is not None]
         owned = _owned_names(final)
         for path in written:
             mine = final / path.name
@@ -274,7 +278,8 @@ def analyze(out: str | Path, target: str | Path | None = None) -> list[Path]:
     return [final / p.name for p in written]
 
 
-def _write_analysis(out, meta: dict, runs: pd.DataFrame, target: Path) -> list[Path]:
+def _write_analysis(out, meta: dict, runs: pd.DataFrame, target: Path, behaviours=None
+                    ) -> list[Path]:
     design = _read(Path(out) / "design.parquet").to_pandas()
     written: list[Path] = []
     notes: list[str] = []
@@ -314,7 +319,7 @@ def _write_analysis(out, meta: dict, runs: pd.DataFrame, target: Path) -> list[P
         for outcome in meta["metrics"]:
             written.append(plots.heatmap(ok, x, y, outcome,
                                          target / f"heatmap_{plots.slug(outcome)}.png"))
-    events = _events(meta)
+    events = _events(meta, behaviours)
     for name in meta["series"]:
         series = load_series(out, name)
         if series.empty:

@@ -34,6 +34,7 @@ def add_subcommands(subparsers) -> None:
     sweep.add_argument("--allow-large", action="store_true",
                        help="run even above the work limit (see docs/sweeps.md)")
     sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_plugin_argument(sweep)
     sweep.set_defaults(func=sweep_command)
 
     analyze = subparsers.add_parser(
@@ -41,6 +42,7 @@ def add_subcommands(subparsers) -> None:
         description="Write indices (CSV) and figures of sweep folder DIR into DIR/analysis.")
     analyze.add_argument("dir", help="a sweep output folder")
     analyze.add_argument("--to", metavar="FOLDER", help="write here instead of DIR/analysis")
+    add_plugin_argument(analyze)
     analyze.set_defaults(func=analyze_command)
     add_outcomes_subcommand(subparsers)
 
@@ -52,16 +54,32 @@ def add_outcomes_subcommand(subparsers) -> None:
         "origins, countries, sectors, regions and months of SCENARIO that they accept.")
     outcomes.add_argument("scenario", nargs="?", default="baseline-2024", metavar="SCENARIO",
                           help="a built-in scenario name or a TOML file (default baseline-2024)")
+    add_plugin_argument(outcomes)
     outcomes.set_defaults(func=outcomes_command)
 
 
+def add_plugin_argument(command) -> None:
+    command.add_argument("--plugin", action="append", default=[], metavar="MODULE",
+                         help="a Python file or module whose register(behaviours) adds "
+                         "behaviours the scenario names (repeatable; docs/extending.md)")
+
+
+def plugin_behaviours(args: argparse.Namespace):
+    """The behaviour registry of this command: the built-in behaviours and `--plugin`s.
+    Raises abm.agents.behaviours.PluginError (one line)."""
+    from abm.agents.behaviours import Behaviours
+
+    return Behaviours(tuple(getattr(args, "plugin", None) or ()))
+
+
 def outcomes_command(args: argparse.Namespace) -> int:
+    from abm.agents.behaviours import PluginError
     from abm.outcomes import catalogue
     from abm.scenario import load
 
     try:
-        scenario = load(args.scenario)
-    except ScenarioError as err:
+        scenario = load(args.scenario, behaviours=plugin_behaviours(args))
+    except (ScenarioError, PluginError) as err:
         return _fail("outcomes", err)
     print(catalogue(scenario))
     return 0
@@ -73,6 +91,7 @@ def _fail(command: str, err: Exception) -> int:
 
 
 def sweep_command(args: argparse.Namespace) -> int:
+    from abm.agents.behaviours import PluginError
     from abm.limits import TooMuchWork
     from abm.sweep.runner import SchedulerError, SweepInterrupted, run_sweep
     from abm.sweep.spec import SpecError, load_spec
@@ -84,13 +103,14 @@ def sweep_command(args: argparse.Namespace) -> int:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", OverriddenPathWarning)
-            spec = load_spec(args.spec)
+            spec = load_spec(args.spec, behaviours=plugin_behaviours(args))
         for warning in caught:
             print(f"abm sweep: warning: {warning.message}", file=sys.stderr)
         report = run_sweep(spec, args.out, workers=args.workers, scheduler=args.scheduler,
                            serial=args.serial, progress=not args.no_progress,
                            batch_runs=max(1, args.batch_runs), allow_large=args.allow_large)
-    except (SpecError, ScenarioError, SweepDirError, TooMuchWork, SchedulerError, OSError) as err:
+    except (SpecError, ScenarioError, SweepDirError, TooMuchWork, SchedulerError, PluginError,
+            OSError) as err:
         return _fail("sweep", err)
     except SweepInterrupted as err:
         print(f"abm sweep: interrupted; {err}", file=sys.stderr)
@@ -112,11 +132,12 @@ def _exit_now(code: int) -> None:
 
 
 def analyze_command(args: argparse.Namespace) -> int:
+    from abm.agents.behaviours import PluginError
     from abm.sweep.analysis import AnalysisError, analyze
 
     try:
-        written = analyze(args.dir, args.to)
-    except (AnalysisError, OSError) as err:
+        written = analyze(args.dir, args.to, behaviours=plugin_behaviours(args))
+    except (AnalysisError, PluginError, OSError) as err:
         return _fail("analyze", err)
     for path in written:
         print(path)

@@ -137,6 +137,8 @@ class SweepSpec:
     until: dt.date | None = None
     description: str = ""
     raw: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False)  # as given
+    # the registry of behaviours the runs use (abm.agents.behaviours), with the user's plugins
+    behaviours: Any = dataclasses.field(default=None, compare=False)
 
     @property
     def parameter_names(self) -> list[str]:
@@ -150,7 +152,7 @@ class SweepSpec:
         return ModelFunction(base=self.base, parameters=self.parameters,
                              metrics=parse_all(self.metrics, self.base, self.until),
                              series=parse_all(self.series, self.base, self.until, series=True),
-                             until=self.until)
+                             until=self.until, behaviours=self.behaviours)
 
     def overridden(self) -> list[str]:
         """One line per swept field that a later event sets again inside the run."""
@@ -186,8 +188,9 @@ _SPEC_KEYS = {
 }
 
 
-def load_spec(path: str | Path) -> SweepSpec:
-    """Read and check a sweep spec file."""
+def load_spec(path: str | Path, behaviours=None) -> SweepSpec:
+    """Read and check a sweep spec file; the scenario's behaviour names are looked up in
+    `behaviours` (`abm.agents.behaviours.Behaviours`; default: the built-in ones)."""
     path = Path(path)
     source = str(path)
     try:
@@ -201,18 +204,18 @@ def load_spec(path: str | Path) -> SweepSpec:
         raise SpecError(source, "", "valid TOML (nested too deeply)") from None
     except OSError as err:
         raise SpecError(source, "", f"a readable spec file ({err.strerror})") from None
-    return spec_from_dict(raw, source=source, root=path.parent)
+    return spec_from_dict(raw, source=source, root=path.parent, behaviours=behaviours)
 
 
-def spec_from_dict(raw: dict[str, Any], source: str = "<spec>", root: Path | None = None
-                   ) -> SweepSpec:
+def spec_from_dict(raw: dict[str, Any], source: str = "<spec>", root: Path | None = None,
+                   behaviours=None) -> SweepSpec:
     """Build and check a spec from a TOML-shaped dict; `root` resolves a relative scenario."""
     for table in raw:
         if table not in _SPEC_KEYS:
             raise SpecError(source, table, f"one of the tables {sorted(_SPEC_KEYS)}")
     header = _table(raw, "sweep", source)
     scenario_ref = _get(header, "scenario", str, source, "sweep", required=True)
-    base = _load_base(scenario_ref, source, root)
+    base = _load_base(scenario_ref, source, root, behaviours)
     until = header.get("until")
     if until is not None:
         if not isinstance(until, dt.date) or isinstance(until, dt.datetime):
@@ -234,7 +237,7 @@ def spec_from_dict(raw: dict[str, Any], source: str = "<spec>", root: Path | Non
     if not isinstance(entries, list) or not entries:
         raise SpecError(source, "parameters", "at least one [[parameters]] table")
     parameters = tuple(
-        _parameter(entry, f"parameters[{i}]", design, base, source)
+        _parameter(entry, f"parameters[{i}]", design, base, source, behaviours)
         for i, entry in enumerate(entries)
     )
     names = [p.name for p in parameters]
@@ -280,6 +283,7 @@ def spec_from_dict(raw: dict[str, Any], source: str = "<spec>", root: Path | Non
         series=series,
         until=until,
         raw=raw,
+        behaviours=behaviours,
     )
 
 
@@ -298,10 +302,10 @@ def design_points(design: Design, parameters: tuple[Parameter, ...]) -> int:
     return design.trajectories * (d + 1)
 
 
-def _load_base(ref: str, source: str, root: Path | None) -> Scenario:
+def _load_base(ref: str, source: str, root: Path | None, behaviours=None) -> Scenario:
     candidate = (root / ref) if root is not None else Path(ref)
     try:
-        return load(candidate if candidate.is_file() else ref)
+        return load(candidate if candidate.is_file() else ref, behaviours=behaviours)
     except ScenarioError as err:
         raise SpecError(source, "sweep.scenario", f"a loadable scenario ({err})") from None
 
@@ -334,7 +338,8 @@ def _design(table: dict[str, Any], source: str) -> Design:
     return design
 
 
-def _parameter(entry: Any, where: str, design: Design, base: Scenario, source: str) -> Parameter:
+def _parameter(entry: Any, where: str, design: Design, base: Scenario, source: str,
+               behaviours=None) -> Parameter:
     if not isinstance(entry, dict):
         raise SpecError(source, where, "a [[parameters]] table")
     for key in entry:
@@ -419,7 +424,8 @@ def _parameter(entry: Any, where: str, design: Design, base: Scenario, source: s
                                                           parameter.cast(high))
     for value in checks:
         try:
-            override(base, parameter.changes(value), source=f"scenario {base.name!r}")
+            override(base, parameter.changes(value), source=f"scenario {base.name!r}",
+                     behaviours=behaviours)
         except ScenarioError as err:
             expected = f"values the scenario accepts ({err})"
             raise SpecError(source, field if "existing field" in str(err) else where,
