@@ -96,7 +96,7 @@ def _random_scenario(draw):
     regime = draw(st.sampled_from(["licence", "quota", "ban", "none"]))
     events = [{
         "date": dt.date(2024, 1, 1) + dt.timedelta(days=draw(st.integers(0, 200))),
-        "kind": "export_control", "state": origins[0],
+        "kind": "export_control", "label": "control", "state": origins[0],
         "good": draw(st.sampled_from(["magnet", "ore"] if chain else ["magnet"])),
         "control": {
             "regime": regime, "review_weeks": draw(st.floats(0.0, 10.0)),
@@ -106,7 +106,8 @@ def _random_scenario(draw):
     }]
     if draw(st.booleans()):
         events.append({"date": events[0]["date"] + dt.timedelta(days=60),
-                       "kind": "export_control", "state": origins[0], "good": "magnet",
+                       "kind": "export_control", "label": "second control",
+                       "state": origins[0], "good": "magnet",
                        "control": {"regime": draw(st.sampled_from(["none", "ban"]))}})
     return {
         "scenario": {"name": "random", "start": dt.date(2024, 1, 1), "end": dt.date(2024, 12, 31)},
@@ -153,6 +154,7 @@ def test_a_quota_caps_a_years_exports_and_counts_what_shipped(write_scenario):
 
     quota = TINY + """
 [[events]]
+label = "event 1"
 date = 2024-01-01
 kind = "export_control"
 state = "CHN"

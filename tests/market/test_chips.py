@@ -13,6 +13,7 @@ from tests.chip_scenarios import chips_tiny
 
 H20_BLOCK = """
 [[events]]
+label = "event 1"
 date = 2024-03-04
 kind = "export_control"
 state = "USA"
@@ -24,6 +25,7 @@ approval_by_destination = { CHN = 0.0 }
 
 H20_LICENSED = H20_BLOCK + """
 [[events]]
+label = "event 2"
 date = 2024-06-03
 kind = "licence_policy"
 state = "USA"
@@ -88,6 +90,7 @@ def test_blocked_imports_speed_chinese_capacity_and_tech_controls_slow_it(write_
     blocked = run_text(write_scenario, chips_tiny(extra=H20_BLOCK), until)
     tech = H20_BLOCK + """
 [[events]]
+label = "event 3"
 date = 2024-03-04
 kind = "tech_control"
 state = "USA"
@@ -109,6 +112,7 @@ level = 1.0
 def test_china_input_controls_cut_allied_chip_output(write_scenario):
     ban = """
 [[events]]
+label = "event 4"
 date = 2024-03-04
 kind = "export_control"
 state = "CHN"
@@ -130,6 +134,7 @@ regime = "ban"
 def test_discouraged_imports_go_to_domestic_makers(write_scenario):
     steer = """
 [[events]]
+label = "event 5"
 date = 2024-03-04
 kind = "discourage_imports"
 state = "CHN"
@@ -148,6 +153,7 @@ level = 1.0
 def test_chip_events_are_checked(write_scenario):
     wrong = """
 [[events]]
+label = "event 6"
 date = 2024-03-04
 kind = "discourage_imports"
 state = "USA"

@@ -90,6 +90,7 @@ def test_bad_scenarios_get_one_clear_error(write_scenario, case):
 
 EVENT = """
 [[events]]
+label = "event 1"
 date = {date}
 kind = "export_control"
 state = "CHN"
@@ -115,10 +116,11 @@ def test_bad_events(write_scenario, date, approval, message):
 
 
 def test_unknown_event_kind_and_missing_fields(write_scenario):
-    text = TINY + '\n[[events]]\ndate = 2024-03-01\nkind = "embargo"\n'
+    text = TINY + '\n[[events]]\ndate = 2024-03-01\nkind = "embargo"\nlabel = "x"\n'
     with pytest.raises(ScenarioError, match=r"events\[0\]\.kind: expected one of"):
         load(write_scenario(text))
-    text = TINY + '\n[[events]]\ndate = 2024-03-01\nkind = "export_control"\nstate = "CHN"\n'
+    text = TINY + ('\n[[events]]\ndate = 2024-03-01\nkind = "export_control"\nlabel = "x"\n'
+                   'state = "CHN"\n')
     with pytest.raises(ScenarioError, match=r"events\[0\]\.good: expected a good"):
         load(write_scenario(text))
 
