@@ -5,13 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import os
 
-import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import abm
-from abm.agents.buyer import MagnetBuyer
+from abm.agents.buyer import Buyer
 from abm.agents.exporter import Exporter
 from abm.agents.state import State
 from abm.model import ExportControlModel
@@ -22,7 +21,7 @@ def test_smoke_model_builds_with_defaults_and_runs():
     model = ExportControlModel(rng=42)
     assert len(model.agents_by_type[State]) == 7
     assert len(model.agents_by_type[Exporter]) >= 8
-    assert len(model.agents_by_type[MagnetBuyer]) > 100
+    assert len(model.agents_by_type[Buyer]) > 100
     model.run_for(10)
     assert model.steps == 10
     assert model.date == dt.date(2024, 3, 4)
@@ -47,20 +46,6 @@ def test_agent_handles_read_the_arrays():
     assert buyer.cover_weeks > 0
     exporter = model.exporter_agents[0]
     assert exporter.capacity_t_per_week == model.exporters.capacity_t[0]
-
-
-def test_a_subclass_overrides_a_decision_rule():
-    class NeverStockpiles(MagnetBuyer):
-        @staticmethod
-        def target_cover_weeks(base_cover, alert, gain):
-            return base_cover
-
-    model = ExportControlModel(rng=1)
-    ordinary = model.buyer_agents[0]
-    model.buyer_classes = [(NeverStockpiles, np.arange(len(model.buyer_agents)))]
-    model.raise_alert("*", ("*",), 1.0)
-    model.run_for(1)
-    assert model.buyers.cover_weeks[ordinary.index] == model.buyers.base_cover_weeks[ordinary.index]
 
 
 def _random_scenario(draw):

@@ -2,8 +2,10 @@
 
 A strategy is an object with `decide(state, model)`, called once a week for each State, after
 the dated events of that week and before buyers order. Its parameters come from the scenario's
-`[strategies.CODE]` table (`model.config.strategy_config(code)`). Register a new one in
-`STRATEGIES` to make it available to scenario files (`[[countries]] strategy = "name"`); see
+`[strategies.CODE]` table (`model.config.strategy_config(code)`). `STRATEGIES` holds the
+built-in ones (read-only); a new one is added to a run's behaviour registry
+(`abm.agents.behaviours.Behaviours.add("strategy", name, cls)`, or a `--plugin`), which makes it
+available to that run's scenario files (`[[countries]] strategy = "name"`); see
 `docs/extending.md` for a worked example.
 
 - `scripted`: the dated events and nothing else.
@@ -15,6 +17,9 @@ the dated events of that week and before buyers order. Its parameters come from 
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
 
 from abm.policy import deals
 from abm.scenario.config import ExportControl
@@ -136,10 +141,6 @@ class Bargaining:
                                       past[-1].end_week + rules.cooldown_weeks)
 
 
-STRATEGIES: dict[str, type] = {
+STRATEGIES: Mapping[str, type] = MappingProxyType({
     strategy.name: strategy for strategy in (Scripted, TitForTat, Bargaining)
-}
-
-
-def make_strategy(name: str):
-    return STRATEGIES[name]()
+})
