@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import os
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import abm
 from abm.cli import main
@@ -104,3 +108,109 @@ def test_bad_seeds_are_one_line(capsys):
             main(["run", "baseline-2024", "--seed", seed])
         assert exit_.value.code == 2
     assert "expected a whole number in [0, 2**63)" in capsys.readouterr().err
+
+
+# --- property: any goods, countries and sectors run end to end ---------------------------------
+
+WORDS = ["zorbium", "quellite", "brimstone", "vantalum", "oxil", "ferrocene", "lumen", "drossite"]
+UNITS = ["t", "t", "kg", "flask", "unit"]
+
+
+@st.composite
+def made_up_scenario(draw):
+    """A scenario with one to four made-up goods, two to four made-up countries and one to
+    three made-up sectors, a short horizon and perhaps a licence shock."""
+    goods = draw(st.lists(st.sampled_from(WORDS), min_size=1, max_size=4, unique=True))
+    codes = draw(st.lists(st.sampled_from(["QXA", "QXB", "QXC", "QXD", "ZZ"]), min_size=2,
+                          max_size=4, unique=True))
+    sectors = draw(st.lists(st.sampled_from(["glassworks", "sonar", "toys", "lasers"]),
+                            min_size=1, max_size=3, unique=True))
+    countries = [{"code": c, "price_region": draw(st.sampled_from(["CHN", "ROW"]))} for c in codes]
+    exporters, buyers, events = [], [], []
+    for good in goods:
+        makers = draw(st.lists(st.sampled_from(codes), min_size=1, max_size=2, unique=True))
+        exporters += [{"name": f"{good} maker {m}", "country": m, "good": good,
+                       "capacity_t_per_week": draw(st.floats(0.0, 50.0))} for m in makers]
+        for country in draw(st.lists(st.sampled_from(codes), min_size=0, max_size=3, unique=True)):
+            shares = [draw(st.floats(0.1, 1.0)) for _ in makers]
+            buyers.append({
+                "country": country, "sector": draw(st.sampled_from(sectors)), "good": good,
+                "demand_t_per_year": draw(st.floats(0.0, 2000.0)),
+                "count": draw(st.integers(1, 3)),
+                "sourcing": {m: s / sum(shares) for m, s in zip(makers, shares, strict=True)},
+            })
+        if draw(st.booleans()):
+            events.append({
+                "date": dt.date(2024, 1, 1) + dt.timedelta(days=draw(st.integers(0, 40))),
+                "kind": "export_control", "label": f"{makers[0]} controls {good}",
+                "state": makers[0], "good": good,
+                "control": {"regime": draw(st.sampled_from(["licence", "ban", "quota"])),
+                            "approval": draw(st.floats(0.0, 1.0)), "review_weeks": 3.0},
+            })
+    unique = {(b["good"], b["country"], b["sector"]): b for b in buyers}
+    return {
+        "scenario": {"name": "made-up", "description": "generated",
+                     "start": dt.date(2024, 1, 1),
+                     "end": dt.date(2024, 1, 1) + dt.timedelta(weeks=draw(st.integers(6, 20)))},
+        "goods": [{"name": good, "unit": draw(st.sampled_from(UNITS)),
+                   "reference_price_usd_per_kg": {"CHN": draw(st.floats(1.0, 500.0)),
+                                                  "ROW": draw(st.floats(1.0, 500.0))}}
+                  for good in goods],
+        "countries": countries, "exporters": exporters, "buyers": list(unique.values()),
+        "sectors": [{"name": s, "value_usd_per_t": 1.0e6}
+                    for s in sorted({b["sector"] for b in unique.values()})],
+        "events": events,
+    }
+
+
+# Random examples locally (ABM_HYPOTHESIS_EXAMPLES searches harder); a fixed set on CI.
+@settings(
+    max_examples=int(os.environ.get("ABM_HYPOTHESIS_EXAMPLES", "6")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    derandomize=os.environ.get("CI") == "true",
+    database=None if os.environ.get("CI") == "true" else settings.default.database,
+)
+@given(raw=made_up_scenario())
+def test_abm_run_writes_every_file_for_any_goods(raw, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("made-up")
+    path = folder / "made-up.toml"
+    path.write_text(_toml(raw))
+    out = folder / "out"
+    assert main(["run", str(path), "--out", str(out), "--quiet"]) == 0
+    names = {p.name for p in out.iterdir()}
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert names == set(manifest["files"])
+    expected = {"weekly.csv", "weekly_prices.csv", "weekly_production.csv", "weekly_licences.csv",
+                "customs_monthly.csv", "weekly_pain.csv", "shipments.parquet", "manifest.json",
+                "exports_by_destination.png", "prices.png", "buyers_halted.png"}
+    licensed = any(e["control"]["regime"] == "licence" for e in raw["events"])
+    assert expected <= names
+    assert ("licences.png" in names) == (len(pd.read_csv(out / "weekly_licences.csv")) > 0)
+    assert not licensed or "licences.png" in names
+    assert not {"weekly_chip_sales.csv", "weekly_chip_access.csv"} & names
+    assert "figures_not_drawn" not in manifest
+    traded = [g["name"] for g in raw["goods"]]
+    assert list(manifest["balance_t"]) == traded
+    assert manifest["units"] == {g["name"]: g["unit"] for g in raw["goods"]}
+
+
+def _toml(raw: dict) -> str:
+    """TOML text of a scenario dict (the few shapes `made_up_scenario` makes)."""
+    def value(v):
+        if isinstance(v, str):
+            return json.dumps(v)
+        if isinstance(v, dict):
+            return "{ " + ", ".join(f"{json.dumps(k)} = {value(x)}" for k, x in v.items()) + " }"
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, dt.date):
+            return v.isoformat()
+        return repr(float(v)) if isinstance(v, float) else str(v)
+
+    lines = ["[scenario]", *(f"{k} = {value(v)}" for k, v in raw["scenario"].items())]
+    for table in ("goods", "countries", "exporters", "buyers", "sectors", "events"):
+        for entry in raw[table]:
+            lines.append(f"\n[[{table}]]")
+            lines += [f"{k} = {value(v)}" for k, v in entry.items()]
+    return "\n".join(lines) + "\n"
