@@ -78,8 +78,10 @@ def build_model(scenario: Scenario | str | Path, *, uncertainties: Sequence = ()
                 outcomes: Sequence[str] | Mapping[str, str] = (),
                 series: Sequence[str] | Mapping[str, str] = (),
                 until: dt.date | str | None = None, replications: int = 1, seed: int = 0,
-                scale: Iterable[str] = (), name: str = "abm") -> ema.ReplicatorModel:
-    """An EMA Workbench model of `scenario`; see the module docstring."""
+                scale: Iterable[str] = (), name: str = "abm",
+                behaviours=None) -> ema.ReplicatorModel:
+    """An EMA Workbench model of `scenario`; see the module docstring. `behaviours` is the
+    registry of behaviours its runs use (`abm.agents.behaviours.Behaviours`)."""
     parameters = [*uncertainties, *levers]
     names = [p.name for p in parameters]
     missing = [n for n in names if n not in paths]
@@ -100,7 +102,8 @@ def build_model(scenario: Scenario | str | Path, *, uncertainties: Sequence = ()
         parameters={n: {"paths": paths[n], "scale": n in scale,
                         "integer": isinstance(p, ema.IntegerParameter)}
                     for n, p in zip(names, parameters, strict=True)},
-        outcomes=list(metric_names.values()), series=list(series_names.values()), until=until)
+        outcomes=list(metric_names.values()), series=list(series_names.values()), until=until,
+        behaviours=behaviours)
     all_names = {**metric_names, **series_names}
     if len(all_names) != len(metric_names) + len(series_names):
         raise ValueError(f"outcomes and series: expected distinct EMA names, got "

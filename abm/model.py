@@ -5,7 +5,8 @@ scenario and schedules its dated policy events; each `step()` is one calendar we
 order written in `step()`, each line a stage module of `abm.market` that owns its part of the
 work. The state of buyers, producers and their links lives in arrays (`abm.market.books`), so a
 week costs a handful of NumPy operations whatever the number of agents; the agents are handles
-with the decision rules (`abm.agents`), applied per agent class.
+with the decision rules (`abm.agents`), applied per agent class. Which class (behaviour) each
+scenario entry gets is looked up in the run's registry (`abm.agents.behaviours.Behaviours`).
 
 Goods form a chain: a producer may use inputs (`Exporter.inputs`), held by a buyer group that
 `feeds` it, so a control on an input (Dy/Tb oxide) cuts the output of its users (magnet makers
@@ -449,30 +450,39 @@ class ExportControlModel(mesa.Model):
     # --- the week ------------------------------------------------------------------------------
 
     def step(self) -> None:
-        """One week: events have run; States decide; buyers plan and order; producers produce
-        from their input stocks and allocate; licence offices review; arrivals land and
-        buyers produce; prices clear; chips; payoffs; slow adjustments; aggregates."""
+        """One week (dated events have run before it). Who decides what, in order; each agent
+        kind's rules are applied, class by class, to the arrays of all its agents (a
+        behaviour is a subclass that overrides some of them, `abm.agents`)."""
+        # States decide (their strategies may change instruments).
         self.agents_by_type[State].do("step")
         if self._policy_dirty or self.time >= self._general_expiry:
             self._rebuild_policy()
         self.shipped_this_week = np.zeros(self.pairs.buyer.size)
         self.value_this_week = np.zeros(self.pairs.buyer.size)
         self.rent_this_week = np.zeros(self.pairs.buyer.size)
+        # Buyers' demand this week; producers' input buyers plan from their producers' plans.
         use.draw_demand(self)
         production.plan_inputs(self)
         self.refused_last_week_t, self.refused_t = self.refused_t, np.zeros_like(self.refused_t)
+        # Buyers choose their cover and order (Buyer.target_cover_weeks, Buyer.order_t).
         trade.place_orders(self)
         shippable = trade.shippable_t(self)
+        # Producers produce (Exporter.production_t) and allocate their stock
+        # (Exporter.contract_claim_t, then spot by bid); shipments leave or wait for licences.
         production.produce(self, shippable)
         shipped, spot = trade.allocate(self, shippable)
         trade.send(self, shipped, spot)
         production.forecast_orders(self)
+        # Licence offices review; arrivals land; buyers use their stock (Buyer.is_halted).
         trade.review_licences(self)
         use.arrive(self)
         use.use(self)
+        # Prices clear; chipmakers make and sell (Chipmaker rules); payoffs are measured.
         update_prices(self)
         self.chip_market.step()
         self.pain.record()
+        # Slow adjustments: sourcing (Buyer.target_shares), substitution
+        # (Buyer.substituted_share), capacity (Exporter.capacity_investment_t); aggregates.
         adaptation.adjust(self)
         self.recorder.record(self)
 

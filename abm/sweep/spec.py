@@ -167,7 +167,7 @@ class SweepSpec:
     def fingerprint(self) -> str:
         """A hash of everything that determines the runs' results (not the name or text)."""
         content = {
-            "base": to_dict(self.base),
+            "base": _determining(to_dict(self.base)),
             "parameters": [dataclasses.asdict(p) for p in self.parameters],
             "design": dataclasses.asdict(self.design),
             "seed": self.seed,
@@ -178,6 +178,19 @@ class SweepSpec:
         }
         text = json.dumps(content, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _determining(raw: dict[str, Any]) -> dict[str, Any]:
+    """A scenario's TOML-shaped dict without what cannot change a run's numbers and was added
+    after sweeps were first fingerprinted (so their folders still resume): whether figures
+    mark an event, and behaviours left at `default`."""
+    out = dict(raw)
+    for key in ("buyers", "exporters", "chipmakers"):
+        out[key] = [{k: v for k, v in entry.items()
+                     if not (k == "behaviour" and v == "default")} for entry in raw.get(key, [])]
+    out["events"] = [{k: v for k, v in event.items() if k != "mark"}
+                     for event in raw.get("events", [])]
+    return out
 
 
 _SPEC_KEYS = {
