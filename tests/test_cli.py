@@ -118,13 +118,13 @@ UNITS = ["t", "t", "kg", "flask", "unit"]
 
 @st.composite
 def made_up_scenario(draw):
-    """A scenario with one to four made-up goods, two to four made-up countries and one to
-    three made-up sectors, a short horizon and perhaps a licence shock."""
+    """A scenario with one to four made-up goods, countries and sectors, a short horizon and
+    perhaps a licence shock."""
     goods = draw(st.lists(st.sampled_from(WORDS), min_size=1, max_size=4, unique=True))
-    codes = draw(st.lists(st.sampled_from(["QXA", "QXB", "QXC", "QXD", "ZZ"]), min_size=2,
+    codes = draw(st.lists(st.sampled_from(["QXA", "QXB", "QXC", "QXD", "ZZ"]), min_size=1,
                           max_size=4, unique=True))
     sectors = draw(st.lists(st.sampled_from(["glassworks", "sonar", "toys", "lasers"]),
-                            min_size=1, max_size=3, unique=True))
+                            min_size=1, max_size=4, unique=True))
     countries = [{"code": c, "price_region": draw(st.sampled_from(["CHN", "ROW"]))} for c in codes]
     exporters, buyers, events = [], [], []
     for good in goods:
@@ -193,6 +193,42 @@ def test_abm_run_writes_every_file_for_any_goods(raw, tmp_path_factory):
     traded = [g["name"] for g in raw["goods"]]
     assert list(manifest["balance_t"]) == traded
     assert manifest["units"] == {g["name"]: g["unit"] for g in raw["goods"]}
+
+
+@settings(
+    max_examples=int(os.environ.get("ABM_HYPOTHESIS_EXAMPLES", "3")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    derandomize=os.environ.get("CI") == "true",
+    database=None if os.environ.get("CI") == "true" else settings.default.database,
+)
+@given(raw=made_up_scenario())
+def test_abm_sweep_and_analyze_work_for_any_goods(raw, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("made-up-sweep")
+    (folder / "made-up.toml").write_text(_toml(raw))
+    good = raw["goods"][0]["name"]
+    origin = next(e["country"] for e in raw["exporters"] if e["good"] == good)
+    (folder / "spec.toml").write_text(f"""
+[sweep]
+scenario = "made-up.toml"
+replications = 2
+
+[[parameters]]
+name = "capacity"
+path = "exporters[0].capacity_t_per_week"
+values = [5.0, 40.0]
+
+[outcomes]
+metrics = ["shortfall_t:{good}", "peak_price_ratio:{good}:ROW", "output_lost_usd"]
+series = ["exports_t:{good}:{origin}", "price_usd_per_kg:{good}:CHN"]
+""")
+    out = folder / "sweep"
+    assert main(["sweep", str(folder / "spec.toml"), "--out", str(out), "--serial",
+                 "--no-progress"]) == 0
+    assert main(["analyze", str(out)]) == 0
+    written = {p.name for p in (out / "analysis").iterdir()}
+    assert f"fan_price_usd_per_kg_{good}_CHN.png" in written
+    assert any(name.startswith("tornado_") for name in written)
 
 
 def _toml(raw: dict) -> str:
