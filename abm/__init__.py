@@ -2,6 +2,7 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
+from abm.agents.behaviours import Behaviours, PluginError
 from abm.function import ModelFunction, OverriddenPathWarning, model_function
 from abm.model import ExportControlModel
 from abm.run import Result, run
@@ -12,5 +13,6 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
-__all__ = ["ExportControlModel", "ModelFunction", "OverriddenPathWarning", "Result", "Scenario",
-           "ScenarioError", "__version__", "load", "model_function", "override", "run"]
+__all__ = ["Behaviours", "ExportControlModel", "ModelFunction", "OverriddenPathWarning",
+           "PluginError", "Result", "Scenario", "ScenarioError", "__version__", "load",
+           "model_function", "override", "run"]
