@@ -27,7 +27,7 @@ def test_baseline_2024_matches_chinas_exports_and_shares(seed):
     assert got["buyer_weeks_halted"] == 0
     assert got["peak_price_ratio:magnet:ROW"] < 1.05
     assert got["peak_price_ratio:magnet:CHN"] < 1.05
-    months = monthly_exports(result)
+    months = monthly_exports(result, "magnet", "CHN")
     total = months[(months["destination"] == "ALL") & months["month"].str.startswith("2024")]
     assert total["month"].tolist() == [f"2024-{m:02d}" for m in range(1, 13)]
     # Steady: every month within 10% of the average month (calendar days aside).
@@ -42,7 +42,7 @@ def test_baseline_prices_stay_steady_over_three_years():
 
 def test_april_2025_controls_collapse_exports_to_every_destination():
     result = builtin_run("april-2025-controls")
-    months = monthly_exports(result)
+    months = monthly_exports(result, "magnet", "CHN")
     table = months.pivot_table(index="month", columns="destination", values="quantity_t")
     before = table.loc["2025-01":"2025-03"].mean()
     after = table.loc["2025-04":"2025-05"].mean()

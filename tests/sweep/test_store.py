@@ -32,7 +32,8 @@ def finished(tmp_path_factory):
     root = tmp_path_factory.mktemp("finished")
     spec = root / "spec.toml"
     spec.write_text(ONE_REP)
-    run_sweep(load_spec(spec), root / "out", serial=True, progress=False)
+    # One batch, however slow the machine (a batch is also written every flush_seconds).
+    run_sweep(load_spec(spec), root / "out", serial=True, progress=False, flush_seconds=1e6)
     return spec, root / "out"
 
 
