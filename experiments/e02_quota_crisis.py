@@ -78,7 +78,7 @@ def summarise(result) -> dict:
     """What e02 keeps of one run: weekly prices outside China, China's yearly Nd exports, the
     substituted share outside China and the output of producers outside China."""
     prices = result.prices[result.prices["region"] == "ROW"][["date", "good", "price_usd_per_kg"]]
-    months = pd.concat([monthly_exports(result, good).assign(good=good) for good in GOODS])
+    months = pd.concat([monthly_exports(result, good, "CHN").assign(good=good) for good in GOODS])
     exports = months[(months["destination"] == "ALL")]
     exports = exports.assign(year=exports["month"].str[:4].astype(int))
     weekly = result.weekly[result.weekly["country"] != "CHN"]
