@@ -1,25 +1,37 @@
-"""The sweep engine against `mesa.batch_run`: same model, same design, same seeds, same weekly
-series kept, the same number of worker processes.
+"""The sweep engine against `mesa.batch_run`, as interleaved trials in fresh processes: same
+model, same design, same seeds, same weekly series kept, the same number of worker processes.
 
-    .venv/bin/python benchmarks/sweep_vs_batch_run.py [--workers 2] [--small 200] [--large 2000]
+    .venv/bin/python benchmarks/sweep_vs_batch_run.py [--pairs 5] [--runs 1000]
+        [--eff-pairs 5] [--eff-runs 400] [--workers 2] [--json results/benchmarks/sweep_vs_batch_run.json]
 
 Configuration: `april-2025-controls` moved to start on 2025-01-01 and run for 52 weeks (one
 simulated year, with the April licence regime), its 163 buyers; a 10 x 10 grid of the magnet
-licence approval rate and review time, with replications (2 for 200 runs, 20 for 2,000). Both
-sides keep three weekly series per run (buyers halted, magnet shortfall, magnet price outside
-China): batch_run through the model's DataCollector with `data_collection_period=1`, its result
-list then saved as Parquet; the engine through its series dataset.
+licence approval rate and review time, with replications (10 for 1,000 runs). Both sides keep
+three weekly series per run (buyers halted, magnet shortfall, magnet price outside China):
+batch_run through the model's DataCollector with `data_collection_period=1`, its result list
+then made a DataFrame and saved as Parquet; the engine through its series dataset.
 
-Every measurement runs in a fresh child process (this script with `--child`), so each parent's
-memory is measured alone: its resident memory once everything is imported, and its peak
-(`ru_maxrss`) at the end. Prints the figures, then
+Why interleaved: the machine is shared, and a side measured once, after the other, meets
+another background load. Each trial is a fresh child process (this script with `--child`);
+the two sides alternate within each pair, and the order flips from pair to pair (A B, B A,
+A B, ...), so slow drifts of the background load fall on both sides alike. For every trial the
+script records the wall time, the CPU time of the child and all its workers
+(`RUSAGE_CHILDREN`), the load average (`/proc/loadavg`, 1 minute) before and after, and the
+child's resident memory after imports and its peak (`ru_maxrss`).
 
-    RESULT speedup=S memory_ratio=M memory_growth=G parallel_efficiency=E
+Figures (each pair's ratio, then median, quartiles and range over the pairs):
 
-S = batch_run's wall time / ours at the large size; M = the rise of our parent's peak memory
-above its level after imports / the same rise for batch_run, at the large size; G = our
-parent's peak memory at the large size / at the small size; E = our 1-worker time / (2 x our
-2-worker time) on the same runs.
+- speed ratio = batch_run's wall time / the engine's, same runs, `--workers` processes each;
+- memory ratio = the rise of the engine parent's peak memory above its level after imports /
+  the same rise for batch_run;
+- parallel efficiency = the engine's 1-worker wall time / (2 x its 2-worker wall time), on
+  `--eff-runs` runs, interleaved the same way;
+- memory growth = the engine parent's peak at `--runs` / at a tenth of them (one trial each);
+- engine overhead per run = (1-worker wall time - the runs' own time in the worker) / runs.
+
+Writes every trial and the summary to `--json`, and ends with one line:
+
+    RESULT speed_ratio=S (iqr a-b) memory_ratio=M parallel_efficiency=E (iqr c-d)
 """
 
 from __future__ import annotations
@@ -37,6 +49,7 @@ import time
 from pathlib import Path
 
 import mesa
+from _bench import RESULTS, loadavg, now_utc, spread, write
 
 from abm import ExportControlModel, load, override
 
@@ -54,6 +67,7 @@ REVIEW_WEEKS = [2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 14.0, 16.0, 18.0, 20.0]
 APPROVAL_PATH = "events[0].control.approval"
 REVIEW_PATH = "events[0].control.review_weeks"
 SERIES = ["buyers_halted", "shortfall_t:magnet", "price_usd_per_kg:magnet:ROW"]
+POINTS = len(APPROVALS) * len(REVIEW_WEEKS)
 
 
 def write_inputs(folder: Path, replications: int) -> Path:
@@ -151,6 +165,7 @@ def child_ours(spec_path: Path, out: Path, workers: int) -> dict:
         filter=ds.field("series") == "buyers_halted", columns=["value"])
     return {"wall_s": wall, "base_bytes": base, "peak_bytes": peak, "runs": report.ran,
             "failed": report.failed, "run_seconds": float(runs["elapsed_s"].sum()),
+            "parent_cpu_s": time.process_time(),
             "halted_checksum": float(series.column("value").to_numpy().sum())}
 
 
@@ -180,117 +195,143 @@ def child_batch_run(spec_path: Path, out: Path, workers: int) -> dict:
     peak = _peak_bytes()
     return {"wall_s": wall, "base_bytes": base, "peak_bytes": peak,
             "runs": int(frame["RunId"].nunique()), "rows": len(frame),
+            "parent_cpu_s": time.process_time(),
             "halted_checksum": float(frame["buyers_halted"].sum())}
 
 
-def child_scaling(scenario_path: Path) -> dict:
-    """Seconds per 52-week run (median of 3) and its model construction, by buyer count."""
-    import datetime as dt
-
-    from abm import run
-
-    base = load(scenario_path)
-    total = sum(g.count for g in base.buyers)
-    until = dt.date.fromisoformat(UNTIL)
-    out = {}
-    for target in (300, 3_000, 30_000):
-        factor = target / total
-        config = override(base, {f"buyers[{i}].count": max(1, round(g.count * factor))
-                                 for i, g in enumerate(base.buyers)})
-        buyers = sum(g.count for g in config.buyers)
-        runs, builds = [], []
-        for seed in range(3):
-            started = time.perf_counter()
-            ExportControlModel(config, rng=seed)
-            builds.append(time.perf_counter() - started)
-            started = time.perf_counter()
-            run(config, seed, until=until)
-            runs.append(time.perf_counter() - started)
-        out[str(target)] = {"buyers": buyers, "run_s": statistics.median(runs),
-                            "build_s": statistics.median(builds)}
-    return out
-
-
-def measure(kind: str, spec: Path, out: Path, workers: int, env: dict) -> dict:
+def trial(kind: str, spec: Path, out: Path, workers: int, env: dict) -> dict:
+    """One fresh child process; its wall time, the CPU time of it and its workers, the load."""
     command = [sys.executable, __file__, "--child", kind, "--spec", str(spec), "--out", str(out),
                "--workers", str(workers)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    load_before = loadavg()
+    started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    outer_wall = time.perf_counter() - started
+    load_after = loadavg()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise RuntimeError(f"{kind} child failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result.update(
+        kind=kind, workers=workers, load_before=load_before, load_after=load_after,
+        process_wall_s=outer_wall,
+        cpu_s=(after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
+    )
+    return result
+
+
+def _line(name: str, f: dict) -> str:
+    return (f"{name:10s} runs={f['runs']:5d} workers={f['workers']} wall={f['wall_s']:7.2f} s "
+            f"cpu={f['cpu_s']:7.2f} s load {f['load_before']:.2f}->{f['load_after']:.2f} "
+            f"base={f['base_bytes'] / 2**20:6.1f} MiB peak={f['peak_bytes'] / 2**20:6.1f} MiB")
+
+
+def interleaved(pairs: int, a: tuple, b: tuple, env: dict, folder: Path, tag: str
+                ) -> list[tuple[dict, dict]]:
+    """`pairs` pairs of trials of sides a and b, the order flipping each pair (A B, B A, ...)."""
+    out = []
+    for i in range(pairs):
+        order = [("A", a), ("B", b)] if i % 2 == 0 else [("B", b), ("A", a)]
+        got = {}
+        for side, (kind, spec, workers) in order:
+            got[side] = trial(kind, spec, folder / f"{tag}-{i}-{side}", workers, env)
+            print(f"{tag} pair {i + 1} {side}: " + _line(kind, got[side]), flush=True)
+        out.append((got["A"], got["B"]))
+    return out
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--small", type=int, default=200, help="runs of the small sweep")
-    parser.add_argument("--large", type=int, default=2000, help="runs of the large sweep")
-    parser.add_argument("--efficiency", type=int, default=400,
-                        help="runs of the 1- and 2-worker timing")
-    parser.add_argument("--child", choices=["ours", "batch_run", "scaling"])
+    parser.add_argument("--pairs", type=int, default=5, help="interleaved engine/batch_run pairs")
+    parser.add_argument("--runs", type=int, default=1000, help="runs of each speed trial")
+    parser.add_argument("--eff-pairs", type=int, default=5,
+                        help="interleaved 1-worker/2-worker pairs")
+    parser.add_argument("--eff-runs", type=int, default=400, help="runs of each efficiency trial")
+    parser.add_argument("--json", default=str(RESULTS / "sweep_vs_batch_run.json"))
+    parser.add_argument("--child", choices=["ours", "batch_run"])
     parser.add_argument("--spec")
     parser.add_argument("--out")
     args = parser.parse_args()
 
     if args.child:
-        if args.child == "ours":
-            result = child_ours(Path(args.spec), Path(args.out), args.workers)
-        elif args.child == "batch_run":
-            result = child_batch_run(Path(args.spec), Path(args.out), args.workers)
-        else:
-            result = child_scaling(Path(args.spec))
-        print(json.dumps(result))
+        run = child_ours if args.child == "ours" else child_batch_run
+        print(json.dumps(run(Path(args.spec), Path(args.out), args.workers)))
         return 0
 
-    points = len(APPROVALS) * len(REVIEW_WEEKS)
+    started = now_utc()
     with tempfile.TemporaryDirectory(prefix="bench-sweep-") as tmp:
         folder = Path(tmp)
         env = dict(os.environ, BENCH_SCENARIO=str(folder / "bench-2025.toml"))
-        specs = {n: write_inputs(folder, max(1, n // points))
-                 for n in (args.small, args.large, args.efficiency)}
-        figures: dict[str, dict] = {}
-        plan = [
-            ("ours_small", "ours", args.small, args.workers),
-            ("ours_large", "ours", args.large, args.workers),
-            ("batch_run_small", "batch_run", args.small, args.workers),
-            ("batch_run_large", "batch_run", args.large, args.workers),
-            ("ours_eff_1", "ours", args.efficiency, 1),
-            ("ours_eff_2", "ours", args.efficiency, 2),
-        ]
-        for name, kind, runs, workers in plan:
-            figures[name] = measure(kind, specs[runs], folder / name, workers, env)
-            f = figures[name]
-            print(f"{name:16s} runs={f['runs']:5d} workers={workers} wall={f['wall_s']:7.1f} s "
-                  f"base={f['base_bytes'] / 2**20:6.1f} MiB peak={f['peak_bytes'] / 2**20:6.1f} MiB",
-                  flush=True)
-        figures["scaling"] = measure("scaling", folder / "bench-2025.toml", folder, 1, env)
+        small = max(1, args.runs // 10)
+        specs = {n: write_inputs(folder, max(1, n // POINTS))
+                 for n in (small, args.runs, args.eff_runs)}
+        speed = interleaved(args.pairs, ("ours", specs[args.runs], args.workers),
+                            ("batch_run", specs[args.runs], args.workers), env, folder, "speed")
+        efficiency = interleaved(args.eff_pairs, ("ours", specs[args.eff_runs], 1),
+                                 ("ours", specs[args.eff_runs], 2), env, folder, "eff")
+        growth_small = trial("ours", specs[small], folder / "growth-small", args.workers, env)
+        print("growth: " + _line("ours", growth_small), flush=True)
 
-    ours_l, br_l = figures["ours_large"], figures["batch_run_large"]
-    speedup = br_l["wall_s"] / ours_l["wall_s"]
-    rise_ours = max(ours_l["peak_bytes"] - ours_l["base_bytes"], 0)
-    rise_br = max(br_l["peak_bytes"] - br_l["base_bytes"], 1)
-    memory_ratio = rise_ours / rise_br
-    growth = ours_l["peak_bytes"] / figures["ours_small"]["peak_bytes"]
-    efficiency = figures["ours_eff_1"]["wall_s"] / (2 * figures["ours_eff_2"]["wall_s"])
-    # Overhead from the 1-worker sweep, where the worker has the pool to itself: everything
-    # but the runs themselves (pool start, spec, scenarios, transfer, writing), per run.
-    one = figures["ours_eff_1"]
-    per_run = one["run_seconds"] / one["runs"]
-    overhead = (one["wall_s"] - one["run_seconds"]) / one["runs"]
-
-    print(f"same series on both sides (sum of weekly halted buyers): ours "
-          f"{ours_l['halted_checksum']:.0f}, batch_run {br_l['halted_checksum']:.0f}")
-    print(f"peak memory rise at {args.large} runs: ours {rise_ours / 2**20:.1f} MiB, batch_run "
-          f"{rise_br / 2**20:.1f} MiB")
-    print(f"1-worker sweep: a run takes {per_run * 1000:.1f} ms in the worker (model construction, "
-          f"52 weeks, outcomes, series); engine overhead per run (pool start, spec, scenarios, "
-          f"transfer, writing): {overhead * 1000:.1f} ms = {overhead / per_run:.1%} of a run")
-    for target, s in figures["scaling"].items():
-        print(f"scaling: {s['buyers']:6d} buyers ({target} asked): run {s['run_s'] * 1000:8.1f} ms, "
-              f"of which model construction {s['build_s'] * 1000:7.1f} ms")
-    print(json.dumps(figures))
-    print(f"RESULT speedup={speedup:.2f} memory_ratio={memory_ratio:.2f} "
-          f"memory_growth={growth:.2f} parallel_efficiency={efficiency:.2f}")
+    ratios = [br["wall_s"] / ours["wall_s"] for ours, br in speed]
+    cpu_ratios = [br["cpu_s"] / ours["cpu_s"] for ours, br in speed]
+    memory = [max(o["peak_bytes"] - o["base_bytes"], 0) / max(b["peak_bytes"] - b["base_bytes"], 1)
+              for o, b in speed]
+    effs = [one["wall_s"] / (2 * two["wall_s"]) for one, two in efficiency]
+    growth = statistics.median(o["peak_bytes"] for o, _ in speed) / growth_small["peak_bytes"]
+    overheads = [(one["wall_s"] - one["run_seconds"]) / one["runs"] for one, _ in efficiency]
+    per_run = [one["run_seconds"] / one["runs"] for one, _ in efficiency]
+    checks = {(o["halted_checksum"], b["halted_checksum"]) for o, b in speed}
+    summary = {
+        "speed_ratio": spread(ratios),
+        "cpu_ratio": spread(cpu_ratios),
+        "memory_ratio": spread(memory),
+        "memory_rise_ours_mib": spread([(o["peak_bytes"] - o["base_bytes"]) / 2**20
+                                        for o, _ in speed]),
+        "memory_rise_batch_run_mib": spread([(b["peak_bytes"] - b["base_bytes"]) / 2**20
+                                             for _, b in speed]),
+        "memory_growth": growth,
+        "parallel_efficiency": spread(effs),
+        "run_in_worker_ms": spread([x * 1000 for x in per_run]),
+        "engine_overhead_per_run_ms": spread([x * 1000 for x in overheads]),
+        "same_series": all(o == b for o, b in checks),
+        "halted_checksums": sorted(checks),
+    }
+    for i, ((o, b), r) in enumerate(zip(speed, ratios, strict=True)):
+        print(f"speed pair {i + 1}: engine {o['wall_s']:.2f} s (load {o['load_before']:.2f}->"
+              f"{o['load_after']:.2f}), batch_run {b['wall_s']:.2f} s (load {b['load_before']:.2f}"
+              f"->{b['load_after']:.2f}): ratio {r:.2f}")
+    for i, ((one, two), e) in enumerate(zip(efficiency, effs, strict=True)):
+        print(f"efficiency pair {i + 1}: 1 worker {one['wall_s']:.2f} s (load "
+              f"{one['load_before']:.2f}->{one['load_after']:.2f}), 2 workers {two['wall_s']:.2f} s"
+              f" (load {two['load_before']:.2f}->{two['load_after']:.2f}): efficiency {e:.2f}")
+    s = summary
+    print(f"same series on both sides (sum of weekly halted buyers): {s['halted_checksums']}")
+    print(f"engine parent memory rise {s['memory_rise_ours_mib']['median']:.1f} MiB, batch_run "
+          f"{s['memory_rise_batch_run_mib']['median']:.1f} MiB (medians); growth "
+          f"{args.runs // 10}->{args.runs} runs: {growth:.2f}")
+    print(f"1-worker sweep: a run takes {s['run_in_worker_ms']['median']:.1f} ms in the worker; "
+          f"engine overhead per run {s['engine_overhead_per_run_ms']['median']:.1f} ms")
+    record = {
+        "benchmark": "sweep_vs_batch_run",
+        "command": "python benchmarks/sweep_vs_batch_run.py " + " ".join(sys.argv[1:]),
+        "started_utc": started,
+        "finished_utc": now_utc(),
+        "settings": {"pairs": args.pairs, "runs": args.runs, "eff_pairs": args.eff_pairs,
+                     "eff_runs": args.eff_runs, "workers": args.workers, "weeks": WEEKS},
+        "summary": summary,
+        "speed_trials": [{"engine": o, "batch_run": b} for o, b in speed],
+        "efficiency_trials": [{"one_worker": o, "two_workers": t} for o, t in efficiency],
+        "growth_small_trial": growth_small,
+    }
+    path = write(args.json, record)
+    sr, pe = s["speed_ratio"], s["parallel_efficiency"]
+    print(f"wrote {path}")
+    print(f"RESULT speed_ratio={sr['median']:.2f} (iqr {sr['q1']:.2f}-{sr['q3']:.2f}, range "
+          f"{sr['min']:.2f}-{sr['max']:.2f}) memory_ratio={s['memory_ratio']['median']:.2f} "
+          f"memory_growth={growth:.2f} parallel_efficiency={pe['median']:.2f} (iqr "
+          f"{pe['q1']:.2f}-{pe['q3']:.2f}, range {pe['min']:.2f}-{pe['max']:.2f})")
     return 0
 
 
