@@ -267,61 +267,107 @@ class ExportControlModel(mesa.Model):
     def _build_pairs(self) -> None:
         """Link each buyer to one exporter per origin, balancing load on capacity. Final
         buyers first; then, stage by stage up the chain, input buyers, whose demand is their
-        producer's load times its input content."""
+        producer's load times its input content.
+
+        Within a stage the links are made largest flow first (ties by buyer, then origin), each
+        to the producer of its good in its origin with the most room left. Producers of one
+        (good, origin) compete only with each other, so a (good, origin) with one producer
+        takes its links at once; the others are chosen one link at a time."""
         cfg = self.config
         b = self.buyers
-        exporters_of: dict[tuple[str, str], list[int]] = {}
+        n_buyers = b.good.size
+        exporters_of: dict[tuple[int, int], list[int]] = {}
         for i, e in enumerate(cfg.exporters):
-            exporters_of.setdefault((e.good, e.country), []).append(i)
+            key = (self.good_index[e.good], self.country_index[e.country])
+            exporters_of.setdefault(key, []).append(i)
+        exporter_good = np.array([self.good_index[e.good] for e in cfg.exporters],
+                                 dtype=np.int64)
         load = np.zeros(len(cfg.exporters))
         capacity = self._exporter_args["capacity_t"]
-        columns = {k: [] for k in ("buyer", "origin", "exporter", "lag", "foreign", "share")}
-        pending = set(range(len(self.buyer_agents)))
-        while pending:
-            ready = [i for i in pending if b.feeds[i] < 0 or not self._feeds_pending(b.feeds[i],
-                                                                                   pending)]
-            if not ready:
+        n_c = len(self.countries)
+        lag_of = np.array([[self._transit_weeks(o, d) for d in self.countries]
+                           for o in self.countries], dtype=np.int64).reshape(n_c, n_c)
+        origin_rank = {c: r for r, c in enumerate(sorted(self.countries))}
+        # Each group's sourcing entries (origin index, origin's rank by name, share), shares > 0.
+        sourcing = []
+        for group in cfg.buyers:
+            entries = [(self.country_index[o], origin_rank[o], s)
+                       for o, s in group.sourcing.items() if s > 0]
+            sourcing.append(np.array(entries, dtype=float).reshape(-1, 3))
+        stages = []
+        pending = np.ones(n_buyers, dtype=bool)
+        while pending.any():
+            goods_pending = np.zeros(len(self.goods), dtype=bool)
+            goods_pending[b.good[pending]] = True
+            feeds = b.feeds
+            is_final = feeds < 0
+            waiting = np.zeros(n_buyers, dtype=bool)
+            waiting[~is_final] = goods_pending[exporter_good[feeds[~is_final]]]
+            ready = np.flatnonzero(pending & (is_final | ~waiting))
+            if ready.size == 0:
                 raise RuntimeError("the scenario's inputs form a loop")
-            for i in ready:
-                if b.feeds[i] >= 0:
-                    b.mean_demand_t[i] = b.content_t_per_t[i] * load[b.feeds[i]]
-                    b.inventory_t[i] = b.mean_demand_t[i] * b.base_cover_weeks[i]
-            rows = []
-            for index in ready:
-                group = cfg.buyers[b.group[index]]
-                rows += [(index, o, s) for o, s in group.sourcing.items() if s > 0]
-            # Largest flows first, each to the exporter with the most room left.
-            rows.sort(key=lambda r: (-b.mean_demand_t[r[0]] * r[2], r[0], r[1]))
-            for index, o, s in rows:
-                candidates = exporters_of[(self.buyer_agents[index].good, o)]
-                flow = b.mean_demand_t[index] * s
-                fill = [(load[c] + flow) / max(capacity[c], 1e-12) for c in candidates]
-                chosen = candidates[int(np.argmin(fill))]
-                load[chosen] += flow
-                destination = self.buyer_agents[index].country
-                columns["buyer"].append(index)
-                columns["origin"].append(self.country_index[o])
-                columns["exporter"].append(chosen)
-                columns["lag"].append(self._transit_weeks(o, destination))
-                columns["foreign"].append(o != destination)
-                columns["share"].append(s)
-            pending -= set(ready)
-        order = np.argsort(np.array(columns["buyer"], dtype=np.int64), kind="stable")
+            inputs = ready[feeds[ready] >= 0]
+            b.mean_demand_t[inputs] = b.content_t_per_t[inputs] * load[feeds[inputs]]
+            b.inventory_t[inputs] = b.mean_demand_t[inputs] * b.base_cover_weeks[inputs]
+            # One row per (ready buyer, origin with a positive share).
+            per_buyer = [sourcing[g] for g in b.group[ready]]
+            counts = np.array([len(x) for x in per_buyer], dtype=np.int64)
+            table = np.concatenate(per_buyer) if per_buyer else np.empty((0, 3))
+            row_buyer = np.repeat(ready, counts)
+            row_origin = table[:, 0].astype(np.int64)
+            row_share = table[:, 2]
+            flow = b.mean_demand_t[row_buyer] * row_share
+            # Largest flows first, ties by buyer then by origin's name.
+            order = np.lexsort((table[:, 1], row_buyer, -b.mean_demand_t[row_buyer] * row_share))
+            row_buyer, row_origin, row_share, flow = (
+                row_buyer[order], row_origin[order], row_share[order], flow[order])
+            row_good = b.good[row_buyer]
+            chosen = np.empty(row_buyer.size, dtype=np.int64)
+            for (good, origin), candidates in exporters_of.items():
+                rows = np.flatnonzero((row_good == good) & (row_origin == origin))
+                if rows.size == 0:
+                    continue
+                if len(candidates) == 1:
+                    chosen[rows] = candidates[0]
+                    np.add.at(load, chosen[rows], flow[rows])  # in row order, as one by one
+                    continue
+                # Each link to the candidate with the lowest fill after it (the first on ties).
+                loads = [float(load[c]) for c in candidates]
+                caps = [max(float(capacity[c]), 1e-12) for c in candidates]
+                out = []
+                for f in flow[rows].tolist():
+                    best, best_fill = 0, (loads[0] + f) / caps[0]
+                    for k in range(1, len(candidates)):
+                        fill = (loads[k] + f) / caps[k]
+                        if fill < best_fill:
+                            best, best_fill = k, fill
+                    loads[best] += f
+                    out.append(candidates[best])
+                chosen[rows] = out
+                load[candidates] = loads
+            missing = np.ones(row_buyer.size, dtype=bool)
+            for good, origin in exporters_of:
+                missing &= ~((row_good == good) & (row_origin == origin))
+            if missing.any():
+                i = int(np.flatnonzero(missing)[0])
+                raise KeyError((self.goods[row_good[i]], self.countries[row_origin[i]]))
+            destination = b.country[row_buyer]
+            stages.append((row_buyer, row_origin, chosen, lag_of[row_origin, destination],
+                           row_origin != destination, row_share))
+            pending[ready] = False
+        columns = [np.concatenate(parts) for parts in zip(*stages, strict=True)]
+        order = np.argsort(columns[0], kind="stable")
+        buyer, origin, exporter, lag, foreign, share = (c[order] for c in columns)
         self.pairs = PairBook(
-            buyer=np.array(columns["buyer"], dtype=np.int64)[order],
-            origin=np.array(columns["origin"], dtype=np.int64)[order],
-            exporter=np.array(columns["exporter"], dtype=np.int64)[order],
-            lag_weeks=np.array(columns["lag"], dtype=np.int64)[order],
-            foreign=np.array(columns["foreign"], dtype=bool)[order],
-            base_share=np.array(columns["share"], dtype=float)[order],
+            buyer=buyer.astype(np.int64),
+            origin=origin.astype(np.int64),
+            exporter=exporter.astype(np.int64),
+            lag_weeks=lag.astype(np.int64),
+            foreign=foreign.astype(bool),
+            base_share=share.astype(float),
         )
         self.exporters = ExporterBook(expected_orders_t=load, **self._exporter_args)
         del self._exporter_args
-
-    def _feeds_pending(self, maker: int, pending: set[int]) -> bool:
-        """Whether some final or input buyer of producer `maker`'s good is still unlinked."""
-        good = self.config.exporters[maker].good
-        return any(self.buyer_agents[i].good == good for i in pending)
 
     def _initial_fill(self) -> None:
         """Start in the steady state: stocks at target, transit pipelines full."""
