@@ -366,6 +366,7 @@ class ExportControlModel(mesa.Model):
             foreign=foreign.astype(bool),
             base_share=share.astype(float),
         )
+        self.pairs.index(b, self.country_region, len(self.countries))
         self.exporters = ExporterBook(expected_orders_t=load, **self._exporter_args)
         del self._exporter_args
 
@@ -426,7 +427,7 @@ class ExportControlModel(mesa.Model):
     def _rebuild_policy(self) -> None:
         """Derive per-pair regime, approval probability, expected wait and tariff from the
         States' instruments (only when one of them changed)."""
-        p, b = self.pairs, self.buyers
+        p = self.pairs
         n = p.buyer.size
         self.pair_regime = np.zeros(n, dtype=np.int64)
         self.pair_approval = np.ones(n)
@@ -435,9 +436,7 @@ class ExportControlModel(mesa.Model):
         self.pair_hold_weeks = np.zeros(n)
         self.pair_general = np.zeros(n, dtype=bool)
         self.pair_tariff = np.zeros(n)
-        pair_good = b.good[p.buyer]
-        pair_dest = b.country[p.buyer]
-        pair_sector = b.sector[p.buyer]
+        pair_good, pair_dest, pair_sector = p.good, p.destination, p.sector
         for state in self.states.values():
             origin_mask = (p.origin == self.country_index[state.code]) & p.foreign
             for good, control in state.controls.items():
@@ -477,10 +476,11 @@ class ExportControlModel(mesa.Model):
                         self.pair_general |= match
             dest_mask = pair_dest == self.country_index[state.code]
             if state.tariffs and dest_mask.any():
-                for i in np.flatnonzero(dest_mask):
-                    origin = self.countries[p.origin[i]]
-                    if origin != state.code:
-                        self.pair_tariff[i] = state.tariff_on(origin, self.goods[pair_good[i]])
+                # The rate by (origin, good), none on the State's own goods.
+                rates = np.array([[0.0 if origin == state.code else state.tariff_on(origin, good)
+                                   for good in self.goods] for origin in self.countries])
+                rates = rates.reshape(len(self.countries), len(self.goods))
+                self.pair_tariff[dest_mask] = rates[p.origin[dest_mask], pair_good[dest_mask]]
         self.pair_wait_weeks[self.pair_general] = 0.0
         self._general_expiry = min(
             (

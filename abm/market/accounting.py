@@ -80,7 +80,7 @@ def weekly_values(model) -> dict[str, np.ndarray]:
     """This week's values by country (arrays over `model.countries`, USD or chip units)."""
     b, p = model.buyers, model.pairs
     n = len(model.countries)
-    foreign_origin = np.where(p.foreign, p.origin, n)
+    foreign_origin = p.foreign_origin
     value = np.bincount(foreign_origin, weights=model.value_this_week, minlength=n + 1)[:n]
     rent = np.bincount(foreign_origin, weights=model.rent_this_week, minlength=n + 1)[:n]
     chips = model.chip_market

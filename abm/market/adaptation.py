@@ -12,8 +12,8 @@ from abm.market.trade import TINY_T
 
 def landed_price_usd_per_kg(model) -> np.ndarray:
     """Price at which each pair's goods reach the buyer: its region's price plus tariff."""
-    p, b = model.pairs, model.buyers
-    return model.price_usd_per_kg[b.good[p.buyer], b.region[p.buyer]] * (1.0 + model.pair_tariff)
+    p = model.pairs
+    return np.take(model.price_usd_per_kg.reshape(-1), p.price_key) * (1.0 + model.pair_tariff)
 
 
 def adjust(model) -> None:

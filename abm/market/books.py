@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+N_REGIONS = 2  # price regions: inside China, the rest of the world
+
 
 @dataclass
 class BuyerBook:
@@ -52,9 +54,11 @@ class BuyerBook:
     pressure: np.ndarray = field(init=False)
     output_lost_usd: np.ndarray = field(init=False)
     substitution_cost_usd: np.ndarray = field(init=False)
+    price_key: np.ndarray = field(init=False)  # good * N_REGIONS + region, fixed
 
     def __post_init__(self):
         n = self.good.size
+        self.price_key = self.good * N_REGIONS + self.region
         self.demand_factor = np.ones(n)
         self.alert = np.zeros(n)
         self.cover_weeks = self.base_cover_weeks.copy()
@@ -92,8 +96,10 @@ class ExporterBook:
     produced_t: np.ndarray = field(init=False)
     planned_t: np.ndarray = field(init=False)
     capacity_pipeline: dict[int, np.ndarray] = field(default_factory=dict)
+    price_key: np.ndarray = field(init=False)  # good * N_REGIONS + region, fixed
 
     def __post_init__(self):
+        self.price_key = self.good * N_REGIONS + self.region
         self.inventory_t = self.inventory_weeks * self.expected_orders_t
         self.produced_t = self.expected_orders_t.copy()
         self.planned_t = self.expected_orders_t.copy()
@@ -115,7 +121,28 @@ class PairBook:
     ordered_t: np.ndarray = field(init=False)  # smoothed weekly orders
     shipped_t: np.ndarray = field(init=False)  # smoothed weekly shipments
     base_landed_usd_per_kg: np.ndarray = field(init=False)
+    # Fixed once the links are made (`index`): what the weekly stages would otherwise gather
+    # from the buyers' arrays every week.
+    good: np.ndarray = field(init=False)  # the buyer's good
+    destination: np.ndarray = field(init=False)  # the buyer's country
+    sector: np.ndarray = field(init=False)  # the buyer's sector
+    contract_share: np.ndarray = field(init=False)  # the buyer's sector's contract share
+    price_key: np.ndarray = field(init=False)  # good * N_REGIONS + the buyer's region
+    origin_price_key: np.ndarray = field(init=False)  # good * N_REGIONS + the origin's region
+    route_key: np.ndarray = field(init=False)  # origin_price_key * N_REGIONS + buyer's region
+    foreign_origin: np.ndarray = field(init=False)  # origin, or n_countries if domestic
 
     def __post_init__(self):
         self.share = self.base_share.copy()
         self.backlog_t = np.zeros(self.buyer.size)
+
+    def index(self, buyers: BuyerBook, country_region: np.ndarray, n_countries: int) -> None:
+        """Fix each link's good, destination, sector and price keys from its buyer."""
+        self.good = buyers.good[self.buyer]
+        self.destination = buyers.country[self.buyer]
+        self.sector = buyers.sector[self.buyer]
+        self.contract_share = buyers.contract_share[self.buyer]
+        self.price_key = buyers.price_key[self.buyer]
+        self.origin_price_key = self.good * N_REGIONS + country_region[self.origin]
+        self.route_key = self.origin_price_key * N_REGIONS + buyers.region[self.buyer]
+        self.foreign_origin = np.where(self.foreign, self.origin, n_countries)

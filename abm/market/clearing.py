@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from abm.market.books import N_REGIONS
 from abm.market.trade import LICENCE, export_prices
 
-N_REGIONS = 2
 MAX_WEEKLY_LOG_CHANGE = 0.5
 
 
@@ -29,13 +29,12 @@ def excess_demand_and_gap(model) -> tuple[np.ndarray, np.ndarray]:
     """Excess demand and inventory gap by (good, region), as arrays [n_goods, 2]."""
     b, p, e = model.buyers, model.pairs, model.exporters
     size = len(model.goods) * N_REGIONS
-    key_b = b.good * N_REGIONS + b.region
-    key_e = e.good * N_REGIONS + e.region
+    key_b, key_e = b.price_key, e.price_key
     usual = b.mean_demand_t * b.demand_factor * (1.0 - b.substituted)
     demand = np.bincount(key_b, weights=usual, minlength=size)
     # Orders that replace refused applications are not new demand.
     orders = np.bincount(key_b, weights=model.orders_t - model.refused_last_week_t, minlength=size)
-    shipped = np.bincount(key_b[p.buyer], weights=model.shipped_this_week, minlength=size)
+    shipped = np.bincount(p.price_key, weights=model.shipped_this_week, minlength=size)
     stock = (np.bincount(key_b, weights=b.inventory_t, minlength=size)
              + np.bincount(key_e, weights=e.inventory_t, minlength=size)).astype(float)
     # Goods waiting for a licence or in customs are still in the exporting country's
@@ -45,8 +44,7 @@ def excess_demand_and_gap(model) -> tuple[np.ndarray, np.ndarray]:
         total = np.bincount(p.buyer, weights=held, minlength=b.good.size)
         part = np.divide(held, total[p.buyer], out=np.zeros_like(held),
                          where=total[p.buyer] > 0) * b.queued_t[p.buyer]
-        origin_key = b.good[p.buyer] * N_REGIONS + model.country_region[p.origin]
-        stock += np.bincount(origin_key, weights=part, minlength=size)
+        stock += np.bincount(p.origin_price_key, weights=part, minlength=size)
     target = np.bincount(key_b, weights=b.cover_weeks * usual, minlength=size).astype(float)
     target += np.bincount(key_e, weights=e.inventory_weeks * e.expected_orders_t, minlength=size)
     excess = np.divide(orders - shipped, demand, out=np.zeros(size), where=demand > 1e-9)

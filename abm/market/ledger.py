@@ -19,7 +19,10 @@ class Ledger:
     def record(self, week: int, pair: np.ndarray, quantity_t: np.ndarray, value_usd: np.ndarray):
         keep = quantity_t > 0
         if keep.any():
-            self._blocks.append((week, pair[keep], quantity_t[keep], value_usd[keep]))
+            # Link numbers kept as 32-bit integers (half the memory; read back as 64-bit).
+            pair = pair[keep]
+            pair = pair.astype(np.int32) if pair.size and pair.max() < 2**31 else pair
+            self._blocks.append((week, pair, quantity_t[keep], value_usd[keep]))
 
     def arrays(self) -> dict[str, np.ndarray]:
         if not self._blocks:
@@ -28,7 +31,7 @@ class Ledger:
                     "quantity_t": empty, "value_usd": empty}
         return {
             "week": np.concatenate([np.full(blk[1].size, blk[0]) for blk in self._blocks]),
-            "pair": np.concatenate([blk[1] for blk in self._blocks]),
+            "pair": np.concatenate([blk[1] for blk in self._blocks]).astype(np.int64),
             "quantity_t": np.concatenate([blk[2] for blk in self._blocks]),
             "value_usd": np.concatenate([blk[3] for blk in self._blocks]),
         }

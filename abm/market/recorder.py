@@ -64,10 +64,9 @@ class Recorder:
             "output_lost_usd": b.output_lost_usd,
             "substitution_cost_usd": b.substitution_cost_usd,
         }
-        if self._starts is not None:  # buyers are stored group by group: one reduction
-            sums = np.add.reduceat(np.stack(list(values.values())), self._starts, axis=1)
-            for row, name in zip(sums, values, strict=True):
-                self.buyer[name][w] = row
+        if self._starts is not None:  # buyers are stored group by group: one reduction each
+            for name, array in values.items():
+                self.buyer[name][w] = np.add.reduceat(array, self._starts)
         else:
             for name, array in values.items():
                 self.buyer[name][w] = np.bincount(group, weights=array, minlength=n_groups)

@@ -85,7 +85,7 @@ def allocate(model, shippable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     stock = e.inventory_t
     shipped = np.zeros(p.buyer.size)
     spot = np.zeros(p.buyer.size)
-    priority = model.good_priority[b.good[p.buyer]]
+    priority = model.good_priority[p.good]
 
     # Pro rata goods (and contracts of priority goods): one fill rate per producer.
     usual_flow = b.mean_demand_t[p.buyer] * p.base_share
@@ -167,7 +167,7 @@ def quotas(model, candidates: np.ndarray):
     `candidates` that it covers."""
     p = model.pairs
     year = model.date_of_week(model.steps).year
-    pair_good = model.buyers.good[p.buyer]
+    pair_good = p.good
     for state in model.states.values():
         for good, control in state.controls.items():
             if control.regime == "quota":
@@ -243,14 +243,13 @@ def export_prices(model) -> None:
     """Each pair's export price this week (USD/kg): the destination region's price, net of
     the usual margin between the origin's and the destination's region (the ratio of
     reference prices); and the origin's home price. Set when prices change."""
-    p, b = model.pairs, model.buyers
-    good = b.good[p.buyer]
-    dest = b.region[p.buyer]
-    origin = model.country_region[p.origin]
-    model.pair_home_price = model.price_usd_per_kg[good, origin]
-    model.pair_export_price = model.price_usd_per_kg[good, dest] * (
-        model.reference_price[good, origin] / model.reference_price[good, dest]
-    )
+    p = model.pairs
+    price, reference = model.price_usd_per_kg, model.reference_price
+    # By (good, origin region, destination region), then read off for each link (the same
+    # products, taken once per route rather than once per link).
+    route = price[:, None, :] * (reference[:, :, None] / reference[:, None, :])
+    model.pair_home_price = np.take(price.reshape(-1), p.origin_price_key)
+    model.pair_export_price = np.take(route.reshape(-1), p.route_key)
 
 
 def dispatch(model, pair: np.ndarray, quantity_t: np.ndarray, licensed: bool = False) -> None:
@@ -261,7 +260,10 @@ def dispatch(model, pair: np.ndarray, quantity_t: np.ndarray, licensed: bool = F
     p, b = model.pairs, model.buyers
     slots = model.max_lag + 1
     slot = (model.steps + p.lag_weeks[pair]) % slots
-    np.add.at(b.transit_t, (slot, p.buyer[pair]), quantity_t)
+    if b.transit_t.flags.c_contiguous:  # one flat index: the same sums, in the same order
+        np.add.at(b.transit_t.reshape(-1), slot * b.good.size + p.buyer[pair], quantity_t)
+    else:
+        np.add.at(b.transit_t, (slot, p.buyer[pair]), quantity_t)
     price = model.pair_export_price[pair]
     premium = 1.0 + model.config.market.spot_premium * model.pair_spot_share[pair]
     value = quantity_t * price * premium * 1000.0
