@@ -35,9 +35,8 @@ def adjust(model) -> None:
             p.base_share[mask], reliability[mask], ratio[mask],
             market.sourcing_price_elasticity, market.sourcing_reliability_weight,
         )
-    total = np.bincount(p.buyer, weights=attractiveness, minlength=b.good.size)
-    target = np.divide(attractiveness, total[p.buyer], out=p.base_share.copy(),
-                       where=total[p.buyer] > 1e-12)
+    total = np.bincount(p.buyer, weights=attractiveness, minlength=b.good.size)[p.buyer]
+    target = np.divide(attractiveness, total, out=p.base_share.copy(), where=total > 1e-12)
     p.share += market.sourcing_adjust_per_week * (target - p.share)
 
     decay = 0.5 ** (1.0 / market.alert_half_life_weeks)

@@ -269,8 +269,13 @@ def dispatch(model, pair: np.ndarray, quantity_t: np.ndarray, licensed: bool = F
     value = quantity_t * price * premium * 1000.0
     model.ledger.record(model.steps, pair, quantity_t, value)
     n = p.buyer.size
-    model.shipped_this_week += np.bincount(pair, weights=quantity_t, minlength=n)
-    model.value_this_week += np.bincount(pair, weights=value, minlength=n)
+    if pair.size < 2 or (pair[1:] > pair[:-1]).all():
+        # Each link once (shipments leaving at once): added in place, the same sums.
+        model.shipped_this_week[pair] += quantity_t
+        model.value_this_week[pair] += value
+    else:  # a link may have several applications approved in one week
+        model.shipped_this_week += np.bincount(pair, weights=quantity_t, minlength=n)
+        model.value_this_week += np.bincount(pair, weights=value, minlength=n)
     if licensed:
         rent = quantity_t * np.maximum(0.0, price - model.pair_home_price[pair]) * 1000.0
         model.rent_this_week += np.bincount(pair, weights=rent, minlength=n)
