@@ -90,6 +90,10 @@ class ChipMarket:
         for agent in self.agents:
             classes.setdefault(type(agent), []).append(agent.index)
         self.classes = [(cls, np.array(idx)) for cls, idx in classes.items()]
+        # Fixed masks the week reads: integrated makers, designers, sales abroad not domestic.
+        self._own = self.kind == "integrated"
+        self._designer = self.foundry >= 0
+        self._foreign = ~self.domestic & (self.home_region[:, None] != np.arange(r))
 
         weeks = cfg.weeks
         self.sales = {name: np.zeros((weeks, n, r)) for name in SALES_FIELDS}
@@ -203,8 +207,7 @@ class ChipMarket:
             factor[idx] = cls.input_factor(self.input_stock_weeks[idx], supply[idx],
                                            self.dependence[idx])
         usable = self.capacity_units * factor
-        own = self.kind == "integrated"
-        designer = self.foundry >= 0
+        own, designer = self._own, self._designer
         by_maker = plan.sum(axis=1)
         scale = np.ones(len(self.names))
         scale[own] = np.minimum(1.0, np.divide(usable[own], by_maker[own],
@@ -234,7 +237,7 @@ class ChipMarket:
         delivered = supply * used + np.where(supply >= 1.0, refill / chips.input_refill_weeks, 0.0)
         self.input_stock_weeks = np.maximum(0.0, self.input_stock_weeks + delivered - used)
 
-        foreign = ~self.domestic & (self.home_region[:, None] != np.arange(len(REGIONS)))
+        foreign = self._foreign
         import_want = (want * foreign).sum(axis=0)
         displaced_share = np.divide(((want - allowed) * foreign).sum(axis=0), import_want,
                                     out=np.zeros(len(REGIONS)), where=import_want > 0)

@@ -9,6 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+# Below this many buyers the week's fields are stacked and summed by group at once (fewer
+# calls); above it each is summed alone (stacking would copy them all). Same sums either way.
+STACK_BELOW = 20_000
 BUYER_FIELDS = (
     "demand_t", "need_t", "used_t", "shortfall_t", "substituted_t", "arrived_t", "inventory_t",
     "target_stock_t", "queued_t", "mean_demand_t", "buyers_halted", "halted_demand_t",
@@ -64,7 +67,12 @@ class Recorder:
             "output_lost_usd": b.output_lost_usd,
             "substitution_cost_usd": b.substitution_cost_usd,
         }
-        if self._starts is not None:  # buyers are stored group by group: one reduction each
+        if self._starts is not None and group.size < STACK_BELOW:
+            # Buyers are stored group by group: one reduction of all fields (few buyers)...
+            sums = np.add.reduceat(np.stack(list(values.values())), self._starts, axis=1)
+            for row, name in zip(sums, values, strict=True):
+                self.buyer[name][w] = row
+        elif self._starts is not None:  # ... or one per field (many: no copy of them all)
             for name, array in values.items():
                 self.buyer[name][w] = np.add.reduceat(array, self._starts)
         else:
