@@ -259,7 +259,8 @@ def dispatch(model, pair: np.ndarray, quantity_t: np.ndarray, licensed: bool = F
         return
     p, b = model.pairs, model.buyers
     slots = model.max_lag + 1
-    slot = (model.steps + p.lag_weeks[pair]) % slots
+    # Arrival slot by lag (a lag is at most max_lag): a small table, not a division per link.
+    slot = ((model.steps + np.arange(slots)) % slots)[p.lag_weeks[pair]]
     if b.transit_t.flags.c_contiguous:  # one flat index: the same sums, in the same order
         np.add.at(b.transit_t.reshape(-1), slot * b.good.size + p.buyer[pair], quantity_t)
     else:
