@@ -503,13 +503,10 @@ class ExportControlModel(mesa.Model):
         self.agents_by_type[State].do("step")
         if self._policy_dirty or self.time >= self._general_expiry:
             self._rebuild_policy()
-        self.shipped_this_week = np.zeros(self.pairs.buyer.size)
-        self.value_this_week = np.zeros(self.pairs.buyer.size)
-        self.rent_this_week = np.zeros(self.pairs.buyer.size)
+        self._new_week_buffers()
         # Buyers' demand this week; producers' input buyers plan from their producers' plans.
         use.draw_demand(self)
         production.plan_inputs(self)
-        self.refused_last_week_t, self.refused_t = self.refused_t, np.zeros_like(self.refused_t)
         # Buyers choose their cover and order (Buyer.target_cover_weeks, Buyer.order_t).
         trade.place_orders(self)
         shippable = trade.shippable_t(self)
@@ -531,6 +528,15 @@ class ExportControlModel(mesa.Model):
         # (Buyer.substituted_share), capacity (Exporter.capacity_investment_t); aggregates.
         adaptation.adjust(self)
         self.recorder.record(self)
+
+    def _new_week_buffers(self) -> None:
+        """Zero this week's flows in the arrays sized at construction (allocating them anew
+        every week costs more than the work on them at large populations); last week's
+        refusals become `refused_last_week_t`."""
+        for array in (self.shipped_this_week, self.value_this_week, self.rent_this_week):
+            array.fill(0.0)
+        self.refused_last_week_t, self.refused_t = self.refused_t, self.refused_last_week_t
+        self.refused_t.fill(0.0)
 
     def release_applications(self, pair: np.ndarray, quantity_t: np.ndarray) -> None:
         """Applications no longer controlled leave the queue and ship."""
