@@ -35,6 +35,9 @@ def commit() -> str:
     return done.stdout.strip()
 
 
+COMMIT_AT_START = commit()
+
+
 def machine() -> dict:
     import mesa
     import numpy
@@ -51,9 +54,9 @@ def now_utc() -> str:
 
 
 def write(path: str | Path, record: dict) -> Path:
-    """Write `record` (with the machine and commit added) as indented JSON."""
+    """Write `record` (with the machine and the commit measured, as at the start) as JSON."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    record = {**record, "commit": commit(), "machine": machine()}
+    record = {**record, "commit": COMMIT_AT_START, "machine": machine()}
     path.write_text(json.dumps(record, indent=1) + "\n")
     return path
