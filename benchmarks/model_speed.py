@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import gc
 import json
 import resource
 import statistics
@@ -67,6 +68,9 @@ def timed_runs(config, repeats: int, seed0: int = 1) -> list[dict]:
                     "weeks_cpu_s": c2 - c1, "weeks_wall_s": w2 - w1, "cpu_s": c2 - c0,
                     "wall_s": w2 - w0, "weeks": model.steps, "load_before": load_before,
                     "load_after": loadavg()})
+        # Free this run before the next is built: the peak is then one model's, not two.
+        del model
+        gc.collect()
     return out
 
 
@@ -101,6 +105,7 @@ def child_default(repeats: int) -> dict:
             runs.append({"seed": seed, "cpu_s": time.process_time() - c0,
                          "wall_s": time.perf_counter() - w0, "load_before": load_before,
                          "load_after": loadavg()})
+            gc.collect()  # the last run's cycles, outside the timing
         out[name] = {"final_buyers": final_buyers(config), "weeks": config.weeks, "runs": runs,
                      "cpu_s": spread(r["cpu_s"] for r in runs),
                      "wall_s": spread(r["wall_s"] for r in runs)}
