@@ -39,8 +39,8 @@ def _head(d: dict) -> str:
             f"NumPy {m['numpy']}, Mesa {m['mesa']}.")
 
 
-def sweep() -> None:
-    d = _load("sweep_vs_batch_run")
+def sweep(name: str = "sweep_vs_batch_run") -> None:
+    d = _load(name)
     if d is None:
         return
     print(_head(d), "\n")
@@ -69,8 +69,10 @@ def sweep() -> None:
           f"{s['halted_checksums'][0][0]:.0f})")
 
 
-def efficiency() -> None:
-    d = _load("sweep_vs_batch_run")
+def efficiency(name: str = "sweep_vs_batch_run") -> None:
+    d = _load(name)
+    if d is not None:
+        print(_head(d), "\n")
     if d is None:
         return
     print("| pair | order | 1 worker wall (s) | CPU share | load | 2 workers wall (s) | CPU share "
@@ -230,7 +232,10 @@ def projection() -> None:
 
 
 SECTIONS = {"sweep": sweep, "efficiency": efficiency, "model": model, "stages": stages,
-            "core": core, "cluster": cluster, "projection": projection}
+            "core": core, "cluster": cluster, "projection": projection,
+            # a second run of the sweep benchmark, written with --json ..._b.json
+            "sweep_b": lambda: sweep("sweep_vs_batch_run_b"),
+            "efficiency_b": lambda: efficiency("sweep_vs_batch_run_b")}
 
 BLOCK = re.compile(r"(<!-- benchmarks/report.py (\w+) -->\n).*?(<!-- end -->)", re.S)
 
