@@ -355,6 +355,9 @@ class ExportControlModel(mesa.Model):
             stages.append((row_buyer, row_origin, chosen, lag_of[row_origin, destination],
                            row_origin != destination, row_share))
             pending[ready] = False
+        if not stages:  # no buyers: no links
+            empty = np.empty(0, dtype=np.int64)
+            stages.append((empty, empty, empty, empty, empty.astype(bool), empty.astype(float)))
         columns = [np.concatenate(parts) for parts in zip(*stages, strict=True)]
         order = np.argsort(columns[0], kind="stable")
         buyer, origin, exporter, lag, foreign, share = (c[order] for c in columns)
