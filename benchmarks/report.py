@@ -19,7 +19,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from _bench import RESULTS
+from _bench import RESULTS, spread
 
 
 def _load(name: str) -> dict | None:
@@ -89,6 +89,9 @@ def efficiency(name: str = "sweep_vs_batch_run") -> None:
     print()
     print(f"- parallel efficiency (1-worker wall / (2 x 2-worker wall)): "
           f"{_spread(s['parallel_efficiency'])}")
+    work = [t["one_worker"]["cpu_s"] / t["two_workers"]["cpu_s"] for t in d["efficiency_trials"]]
+    print(f"- work efficiency (1-worker CPU time / 2-worker CPU time, parent and workers; what "
+          f"the second worker costs in work, whatever the load): {_spread(spread(work))}")
     print(f"- a run inside the worker (1-worker sweeps): {_spread(s['run_in_worker_ms'], '.1f')} ms;"
           f" engine overhead per run (wall - runs' own time, / runs): "
           f"{_spread(s['engine_overhead_per_run_ms'], '.1f')} ms")
