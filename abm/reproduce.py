@@ -17,6 +17,7 @@ record every results folder carries (package version, commit, seeds, data files 
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import hashlib
 import io
@@ -243,6 +244,17 @@ def report(checks: list[Check], seconds: dict[str, float], quick: bool) -> str:
     return "\n".join(lines)
 
 
+def experiment_name(text: str) -> str:
+    """The experiment `text` names: its full name, or the one name it begins (`e01`)."""
+    if text in EXPERIMENTS:
+        return text
+    found = [name for name in EXPERIMENTS if name.startswith(text + "_") or name == text]
+    if len(found) != 1:
+        raise argparse.ArgumentTypeError(
+            f"expected one of {', '.join(sorted(EXPERIMENTS))} or its short name, got {text!r}")
+    return found[0]
+
+
 def cmd_reproduce(args) -> int:
     names = [args.experiment] if args.experiment else list(EXPERIMENTS)
     checks, seconds = reproduce(names, quick=args.quick, work=Path(args.keep) if args.keep else None)
@@ -262,8 +274,9 @@ def add_subcommand(sub) -> None:
         "table with the committed one within its tolerance (results/INDEX.md); prints what "
         "matched and exits 1 on a mismatch. --quick reruns the quick modes (fewer seeds) "
         "against results/quick/.")
-    parser.add_argument("experiment", nargs="?", choices=sorted(EXPERIMENTS), metavar="EXPERIMENT",
-                        help=f"one of {', '.join(sorted(EXPERIMENTS))} (default: all)")
+    parser.add_argument("experiment", nargs="?", type=experiment_name, metavar="EXPERIMENT",
+                        help=f"one of {', '.join(sorted(EXPERIMENTS))}, or its short name "
+                        "(e01, ..., calibration) (default: all)")
     parser.add_argument("--quick", action="store_true",
                         help="the quick modes, against results/quick/ (what CI runs)")
     parser.add_argument("--keep", metavar="DIR", help="write the reruns to DIR, not a temp dir")

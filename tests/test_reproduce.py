@@ -3,6 +3,7 @@ changed model makes it fail, and the table comparison honours its tolerances."""
 
 from __future__ import annotations
 
+import argparse
 import json
 
 import pandas as pd
@@ -76,3 +77,12 @@ def test_every_experiment_has_a_script_and_committed_tables(name):
     assert (reproduce.REPO / "experiments" / spec.script).exists()
     for table in spec.tables:
         assert (reproduce.REPO / "results" / name / table).exists(), table
+
+
+def test_an_experiment_is_named_by_its_full_or_short_name():
+    assert reproduce.experiment_name("e01") == "e01_history_2025"
+    assert reproduce.experiment_name("calibration") == "calibration_2025"
+    assert reproduce.experiment_name("e07_output_lost") == "e07_output_lost"
+    for wrong in ("e", "e99", "history"):
+        with pytest.raises(argparse.ArgumentTypeError, match="short name"):
+            reproduce.experiment_name(wrong)
