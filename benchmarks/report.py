@@ -71,10 +71,9 @@ def sweep(name: str = "sweep_vs_batch_run") -> None:
 
 def efficiency(name: str = "sweep_vs_batch_run") -> None:
     d = _load(name)
-    if d is not None:
-        print(_head(d), "\n")
     if d is None:
         return
+    print(_head(d), "\n")
     print("| pair | order | 1 worker wall (s) | CPU share | load | 2 workers wall (s) | CPU share "
           "| load | efficiency |")
     print("|---|---|---|---|---|---|---|---|---|")
