@@ -22,12 +22,14 @@ from mesa.visualization.utils import force_update, update_counter
 from abm import plots
 from abm.dashboard import charts
 from abm.dashboard.levers import Lever, levers
-from abm.dashboard.server import SCENARIO_ENV
+from abm.dashboard.server import DEFAULT_PLAY_MS, PLAY_MS_ENV, SCENARIO_ENV
 from abm.dashboard.session import DEFAULT_SCENARIO, DashboardModel, load_scenario, outcome_table
 from abm.scenario import Scenario, ScenarioError, builtin_names
 
 # Per browser session (Solara scopes reactive variables to the connection).
 source = solara.reactive(os.environ.get(SCENARIO_ENV, DEFAULT_SCENARIO))
+# Milliseconds Play waits between its five-week steps (`abm dashboard --play-interval`).
+PLAY_MS = int(os.environ.get(PLAY_MS_ENV, DEFAULT_PLAY_MS))
 good_shown = solara.reactive("")
 open_problem = solara.reactive("")
 
@@ -272,5 +274,5 @@ def Page():
         return
     model = solara.use_memo(lambda: DashboardModel(source=name), [name])
     SolaraViz(model, components=COMPONENTS, model_params=model_params(name, config),
-              name=f"abm dashboard: {config.name}", play_interval=50,
+              name=f"abm dashboard: {config.name}", play_interval=PLAY_MS,
               render_interval=5).key(f"viz-{name}")

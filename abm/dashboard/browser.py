@@ -58,15 +58,18 @@ def answers(url: str) -> bool:
 
 @contextlib.contextmanager
 def dashboard_server(scenario: str, port: int | None = None, host: str = "127.0.0.1",
-                     timeout_s: float = 90.0, log: Path | None = None) -> Iterator[str]:
-    """Run `abm dashboard SCENARIO` in a child process; yield its URL once it answers; stop it
-    (by its process id) on exit."""
+                     timeout_s: float = 90.0, log: Path | None = None,
+                     play_interval_ms: int | None = None) -> Iterator[str]:
+    """Run `abm dashboard SCENARIO` in a child process (with `--play-interval` if given);
+    yield its URL once it answers; stop it (by its process id) on exit."""
     port = port or free_port(host)
     url = f"http://{host}:{port}/"
     out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 (closed below)
     server = subprocess.Popen(
         [sys.executable, "-m", "abm.cli", "dashboard", scenario, "--host", host,
-         "--port", str(port)], stdout=out, stderr=subprocess.STDOUT)
+         "--port", str(port)]
+        + (["--play-interval", str(play_interval_ms)] if play_interval_ms else []),
+        stdout=out, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + timeout_s
         while not answers(url):
@@ -136,6 +139,17 @@ class DashboardPage:
             " return e && new RegExp(pattern).test(e.innerText); }",
             arg=[".abm-date", pattern], timeout=self.timeout_ms)
 
+    def wait_for_week_after(self, date: str) -> str:
+        """Wait until the status line shows a week later than `date` (YYYY-MM-DD); return it.
+        While the run plays, renders that fall behind are merged, so the date can jump by
+        many weeks (on a busy machine, to the run's end) between two that are drawn."""
+        self.page.wait_for_function(
+            "([selector, date]) => { const e = document.querySelector(selector);"
+            " const m = e && /^Week of (\\d{4}-\\d{2}-\\d{2})/.exec(e.innerText);"
+            " return m !== null && m[1] > date; }",
+            arg=[".abm-date", date], timeout=self.timeout_ms)
+        return self.date_text()
+
     def set_control(self, label: str, text: str) -> None:
         """Type `text` into the sidebar's field `label` (exact) and confirm it with Enter."""
         field = self.page.get_by_label(label, exact=True)
@@ -148,6 +162,30 @@ class DashboardPage:
 
     def run_to_date(self) -> None:
         self.page.get_by_role("button", name=re.compile(r"^\s*run to ", re.I)).click()
+
+    def play(self) -> None:
+        """Press Play and wait until the button shows Pause. A click that lands while the page
+        is being rendered again can be dropped (the button is replaced under it); a person
+        clicks again, and so does this, up to `attempts` times."""
+        self._toggle("▶", "❚❚")
+
+    def pause(self) -> None:
+        """Press Pause and wait until the button shows Play again (clicking again if the click
+        was dropped)."""
+        self._toggle("❚❚", "▶")
+
+    def _toggle(self, press: str, then: str, attempts: int = 4) -> None:
+        wait_ms = self.timeout_ms / attempts
+        pressed, shown = (self.page.get_by_role("button", name=name) for name in (press, then))
+        for _ in range(attempts):
+            if shown.count():
+                return
+            if pressed.count():
+                with contextlib.suppress(Exception):  # replaced under the pointer: try again
+                    pressed.click(timeout=wait_ms)
+            with contextlib.suppress(Exception):  # Playwright's TimeoutError: look again
+                shown.wait_for(timeout=wait_ms)
+        shown.wait_for(timeout=wait_ms)
 
     def chart_images(self) -> dict[str, str]:
         """Each chart's current image (its data URL), by chart name."""

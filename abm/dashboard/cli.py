@@ -5,7 +5,18 @@ from __future__ import annotations
 
 import argparse
 
-from abm.dashboard.server import DEFAULT_HOST, DEFAULT_PORT
+from abm.dashboard.server import DEFAULT_HOST, DEFAULT_PLAY_MS, DEFAULT_PORT
+
+
+def positive_ms(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of milliseconds of 1 or "
+                                         f"more, got {text!r}")
+    return value
 
 
 def add_subcommand(subparsers) -> None:
@@ -23,6 +34,10 @@ def add_subcommand(subparsers) -> None:
                            "only; 0.0.0.0 serves every network the machine is on)")
     dashboard.add_argument("--port", type=int, default=DEFAULT_PORT, metavar="N",
                            help=f"port to serve on (default {DEFAULT_PORT})")
+    dashboard.add_argument("--play-interval", type=positive_ms, default=DEFAULT_PLAY_MS,
+                           metavar="MS", help="pause between the five-week steps of Play, in "
+                           f"milliseconds (default {DEFAULT_PLAY_MS}; larger plays slower, "
+                           "so that each step can be watched on a busy machine)")
     dashboard.add_argument("--open", action="store_true",
                            help="open the page in the default web browser")
     dashboard.set_defaults(func=dashboard_command)
@@ -35,5 +50,6 @@ def dashboard_command(args: argparse.Namespace) -> int:
     abm.load(args.scenario)  # a bad scenario stops here with one line, before serving
     print(f"abm dashboard: serving {args.scenario} at http://{args.host}:{args.port}/ "
           "(Ctrl-C stops)", flush=True)
-    serve(args.scenario, host=args.host, port=args.port, open_browser=args.open)
+    serve(args.scenario, host=args.host, port=args.port, open_browser=args.open,
+          play_interval_ms=args.play_interval)
     return 0

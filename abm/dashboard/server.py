@@ -8,14 +8,18 @@ import warnings
 
 APP = "abm.dashboard.app"
 SCENARIO_ENV = "ABM_DASHBOARD_SCENARIO"
+PLAY_MS_ENV = "ABM_DASHBOARD_PLAY_MS"
+DEFAULT_PLAY_MS = 50
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 
 
 def serve(scenario: str, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
-          open_browser: bool = False) -> None:
-    """Serve the page for `scenario` (a built-in name or a file) at http://HOST:PORT/."""
+          open_browser: bool = False, play_interval_ms: int = DEFAULT_PLAY_MS) -> None:
+    """Serve the page for `scenario` (a built-in name or a file) at http://HOST:PORT/; Play
+    waits `play_interval_ms` between its steps."""
     os.environ[SCENARIO_ENV] = scenario
+    os.environ[PLAY_MS_ENV] = str(play_interval_ms)
     # Solara reads its settings from the environment when first imported: no usage reports
     # (the page is local and must not call out).
     os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "false")

@@ -71,3 +71,14 @@ def test_last_whole_month_follows_the_weeks_run():
     assert last_whole_month(model.result) is None
     model.run_to_date()
     assert last_whole_month(model.result) == "2025-05"
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "fast"])
+def test_a_play_interval_that_is_not_a_positive_whole_number_stops_the_command(value, capsys):
+    from abm.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["dashboard", "history-2025", "--play-interval", value])
+    assert stop.value.code == 2
+    assert f"expected a whole number of milliseconds of 1 or more, got '{value}'" in \
+        capsys.readouterr().err
