@@ -42,6 +42,15 @@ from abm.scenario.config import CHINA_REGION, Event, Scenario
 REGIONS = (CHINA_REGION, "ROW")
 
 
+
+def rule_selections(classes: list[tuple[type, np.ndarray]], size: int) -> list:
+    """`(class, agents)` for the week's rules: the class's agent numbers, or `slice(None)` when
+    one class holds all `size` agents (the usual case), so that its rules read and write the
+    whole arrays, with no copy in and out."""
+    if len(classes) == 1 and classes[0][1].size == size:
+        return [(classes[0][0], slice(None))]
+    return classes
+
 class ExportControlModel(mesa.Model):
     """Weekly model of export controls on a supply chain of declared goods.
 
@@ -168,6 +177,7 @@ class ExportControlModel(mesa.Model):
         for agent in self.exporter_agents:
             classes.setdefault(type(agent), []).append(agent.index)
         self.exporter_classes = [(c, np.array(i, dtype=np.int64)) for c, i in classes.items()]
+        self.exporter_rules = rule_selections(self.exporter_classes, len(cfg))
 
     def _build_buyers(self) -> None:
         """Final buyers: `count` per group with lognormal sizes. Input buyers: one per
@@ -246,6 +256,7 @@ class ExportControlModel(mesa.Model):
         for agent in self.buyer_agents:
             classes.setdefault(type(agent), []).append(agent.index)
         self.buyer_classes = [(cls, np.array(idx, dtype=np.int64)) for cls, idx in classes.items()]
+        self.buyer_rules = rule_selections(self.buyer_classes, self.buyers.good.size)
 
     def _apply_growth_to_start(self) -> None:
         """Scale demands and capacities from their reference date back (or on) to the start."""
@@ -549,16 +560,21 @@ class ExportControlModel(mesa.Model):
         """Applications refused or banned go back to the producers' stocks."""
         trade.give_back(self, pair, quantity_t)
 
-    def pairs_of(self, cls: type, buyers: np.ndarray) -> np.ndarray:
-        """Mask of the buyer-origin pairs whose buyer is one of `buyers` (cached by class)."""
+    def pairs_of(self, cls: type, buyers: np.ndarray | slice) -> np.ndarray | slice:
+        """Mask of the buyer-origin pairs whose buyer is one of `buyers` (cached by class);
+        every pair (`slice(None)`) for every buyer."""
+        if isinstance(buyers, slice):
+            return buyers
         cache = self.__dict__.setdefault("_pair_masks", {})
         if cls not in cache or cache[cls][0] is not buyers:
             cache[cls] = (buyers, np.isin(self.pairs.buyer, buyers))
         return cache[cls][1]
 
-    def pairs_sold_by(self, cls: type, exporters: np.ndarray) -> np.ndarray:
+    def pairs_sold_by(self, cls: type, exporters: np.ndarray | slice) -> np.ndarray | slice:
         """Mask of the buyer-origin pairs whose exporter is one of `exporters` (cached by
-        class)."""
+        class); every pair (`slice(None)`) for every exporter."""
+        if isinstance(exporters, slice):
+            return exporters
         cache = self.__dict__.setdefault("_pair_masks", {})
         key = ("exporter", cls)
         if key not in cache or cache[key][0] is not exporters:

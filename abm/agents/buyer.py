@@ -136,7 +136,7 @@ class Buyer(mesa.Agent):
         (remembered shortfall share or landed-price rise, 0 to 1) the buyer moves toward
         `ceiling` times the pressure with time constant `lead_weeks` (redesign, qualification);
         once done a redesign is sticky and is undone only over `reversal_weeks`."""
-        target = ceiling * np.clip(pressure, 0.0, 1.0)
+        target = ceiling * np.minimum(np.maximum(pressure, 0.0), 1.0)  # np.clip, without its wrapper
         rate = np.where(target > substituted, 1.0 / lead_weeks, 1.0 / reversal_weeks)
         return substituted + rate * (target - substituted)
 

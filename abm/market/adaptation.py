@@ -22,14 +22,14 @@ def adjust(model) -> None:
     memory = 1.0 / market.reliability_memory_weeks
     p.ordered_t += memory * (model.new_orders_t - p.ordered_t)
     p.shipped_t += memory * (model.shipped_this_week - p.shipped_t)
-    reliability = np.clip(
+    # np.minimum(np.maximum(...)) is np.clip without its Python wrapper, which costs more
+    # than the work on arrays of this size.
+    reliability = np.minimum(np.maximum(
         np.divide(p.shipped_t, p.ordered_t, out=np.ones_like(p.shipped_t),
-                  where=p.ordered_t > TINY_T),
-        0.0, 1.0,
-    )
+                  where=p.ordered_t > TINY_T), 0.0), 1.0)
     ratio = landed_price_usd_per_kg(model) / p.base_landed_usd_per_kg
     attractiveness = np.zeros(p.buyer.size)
-    for cls, idx in model.buyer_classes:
+    for cls, idx in model.buyer_rules:
         mask = model.pairs_of(cls, idx)
         attractiveness[mask] = cls.target_shares(
             p.base_share[mask], reliability[mask], ratio[mask],
@@ -56,7 +56,7 @@ def adjust(model) -> None:
                       where=b.need_t > TINY_T)
     b.pressure += (np.maximum(short, landed_buyer - 1.0) - b.pressure) / market.pressure_memory_weeks
     if model.substitutes:
-        for cls, idx in model.buyer_classes:
+        for cls, idx in model.buyer_rules:
             b.substituted[idx] = cls.substituted_share(
                 b.substituted[idx], b.pressure[idx], b.substitution_ceiling[idx],
                 b.substitution_lead_weeks[idx], b.substitution_reversal_weeks[idx],
@@ -65,12 +65,12 @@ def adjust(model) -> None:
     if e.expansion_per_year.any():
         ratio_e = model.price_usd_per_kg[e.good, e.region] / model.reference_price[e.good, e.region]
         added = np.zeros(e.good.size)
-        for cls, idx in model.exporter_classes:
+        for cls, idx in model.exporter_rules:
             added[idx] = cls.capacity_investment_t(
                 e.capacity_t[idx], ratio_e[idx], e.expansion_price_ratio[idx],
                 e.expansion_per_year[idx],
             )
-        for i in np.flatnonzero(added):
+        for i in added.nonzero()[0]:
             online = model.steps + int(e.expansion_lead_weeks[i])
             e.capacity_pipeline.setdefault(online, np.zeros(e.good.size))[i] += added[i]
     growth = market.demand_growth_per_year

@@ -55,7 +55,7 @@ def excess_demand_and_gap(model) -> tuple[np.ndarray, np.ndarray]:
 def update_prices(model) -> None:
     excess, gap = excess_demand_and_gap(model)
     change = model.price_demand_sensitivity * excess + model.price_inventory_sensitivity * gap
-    change = np.clip(change, -MAX_WEEKLY_LOG_CHANGE, MAX_WEEKLY_LOG_CHANGE)
+    change = np.minimum(np.maximum(change, -MAX_WEEKLY_LOG_CHANGE), MAX_WEEKLY_LOG_CHANGE)
     model.price_usd_per_kg = model.price_usd_per_kg * np.exp(change)
     if model.config.market.export_price_parity:
         parity = model.price_usd_per_kg[:, 0] * model.reference_price[:, 1] / model.reference_price[:, 0]

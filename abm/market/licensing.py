@@ -73,7 +73,7 @@ class LicenceOffice:
     def review(self, now: float, approval_p: np.ndarray, rng) -> Decisions:
         """Decide due applications up to capacity. `approval_p[pair]` is each pair's
         probability of approval under the current policy."""
-        due_idx = np.flatnonzero(self.due <= now)
+        due_idx = (self.due <= now).nonzero()[0]
         if due_idx.size == 0:
             empty = np.empty(0)
             return Decisions(empty.astype(np.int64), empty, empty.astype(np.int64), empty, empty)

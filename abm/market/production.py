@@ -47,7 +47,7 @@ def produce(model, shippable_orders_t: np.ndarray) -> None:
     open_orders = np.bincount(p.exporter, weights=shippable_orders_t, minlength=n_e)
     target_stock = e.inventory_weeks * e.expected_orders_t
     planned = np.zeros(n_e)
-    for cls, idx in model.exporter_classes:
+    for cls, idx in model.exporter_rules:
         planned[idx] = cls.production_t(
             e.capacity_t[idx], open_orders[idx], e.inventory_t[idx], target_stock[idx]
         )

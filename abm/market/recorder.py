@@ -23,7 +23,12 @@ class Recorder:
     def __init__(self, model):
         weeks = model.config.weeks
         n_groups = len(model.buyer_groups)
-        self.buyer = {name: np.zeros((weeks, n_groups)) for name in BUYER_FIELDS}
+        # One array for every field (`buyer[name]` is a view of it), so that a week's sums by
+        # group are written in one call; `_week` holds the week's per-buyer fields.
+        self._by_field = np.zeros((len(BUYER_FIELDS), weeks, n_groups))
+        self.buyer = {name: self._by_field[i] for i, name in enumerate(BUYER_FIELDS)}
+        n_buyers = model.buyers.good.size
+        self._week = np.zeros((len(BUYER_FIELDS), n_buyers if n_buyers < STACK_BELOW else 0))
         self.group_size = np.bincount(model.buyers.group, minlength=n_groups)
         group = model.buyers.group
         contiguous = group.size and (np.diff(group) >= 0).all() and (self.group_size > 0).all()
@@ -47,10 +52,47 @@ class Recorder:
         w = model.steps - 1
         if w >= self._weeks:
             return
-        b, e = model.buyers, model.exporters
+        b = model.buyers
         n_groups = self.group_size.size
         group = b.group
-        values = {
+        if self._starts is not None and group.size < STACK_BELOW:
+            # Buyers are stored group by group: the week's fields written into one array and
+            # summed by group in one reduction (few buyers)...
+            week = self._week
+            (demand, need, used, shortfall, substituted, arrived, inventory, target, queued,
+             mean_demand, halted, halted_demand, output_value, output_lost,
+             substitution_cost) = week
+            demand[:] = b.demand_t
+            need[:] = b.need_t
+            used[:] = b.used_t
+            np.subtract(b.need_t, b.used_t, out=shortfall)
+            np.subtract(b.demand_t, b.need_t, out=substituted)
+            arrived[:] = b.arrived_t
+            inventory[:] = b.inventory_t
+            np.multiply(b.cover_weeks, b.mean_demand_t, out=target)
+            queued[:] = b.queued_t
+            np.multiply(b.mean_demand_t, b.demand_factor, out=mean_demand)
+            halted[:] = b.halted
+            np.multiply(b.halted, b.demand_t, out=halted_demand)
+            np.multiply(b.demand_t, b.value_usd_per_t, out=output_value)
+            output_lost[:] = b.output_lost_usd
+            substitution_cost[:] = b.substitution_cost_usd
+            np.add.reduceat(week, self._starts, axis=1, out=self._by_field[:, w])
+            self._record_rest(model, w)
+            return
+        values = self._week_values(b)
+        if self._starts is not None:  # ... or one per field (many: no copy of them all)
+            for name, array in values.items():
+                self.buyer[name][w] = np.add.reduceat(array, self._starts)
+        else:
+            for name, array in values.items():
+                self.buyer[name][w] = np.bincount(group, weights=array, minlength=n_groups)
+        self._record_rest(model, w)
+
+    @staticmethod
+    def _week_values(b) -> dict[str, np.ndarray]:
+        """The week's per-buyer fields, by name (in the order of `BUYER_FIELDS`)."""
+        return {
             "demand_t": b.demand_t,
             "need_t": b.need_t,
             "used_t": b.used_t,
@@ -67,17 +109,10 @@ class Recorder:
             "output_lost_usd": b.output_lost_usd,
             "substitution_cost_usd": b.substitution_cost_usd,
         }
-        if self._starts is not None and group.size < STACK_BELOW:
-            # Buyers are stored group by group: one reduction of all fields (few buyers)...
-            sums = np.add.reduceat(np.stack(list(values.values())), self._starts, axis=1)
-            for row, name in zip(sums, values, strict=True):
-                self.buyer[name][w] = row
-        elif self._starts is not None:  # ... or one per field (many: no copy of them all)
-            for name, array in values.items():
-                self.buyer[name][w] = np.add.reduceat(array, self._starts)
-        else:
-            for name, array in values.items():
-                self.buyer[name][w] = np.bincount(group, weights=array, minlength=n_groups)
+
+    def _record_rest(self, model, w: int) -> None:
+        """Halts, prices, production and licence flows of week `w`."""
+        b, e = model.buyers, model.exporters
         self.halted[w] = b.halted
         self.price[w] = model.price_usd_per_kg
         key = e.good * len(model.countries) + e.country

@@ -43,7 +43,7 @@ def place_orders(model) -> None:
     position = inventory_position_t(model)
     orders = np.zeros(b.good.size)
     usual = b.mean_demand_t * b.demand_factor * (1.0 - b.substituted)
-    for cls, idx in model.buyer_classes:
+    for cls, idx in model.buyer_rules:
         b.cover_weeks[idx] = cls.target_cover_weeks(
             b.base_cover_weeks[idx], b.alert[idx], market.stockpile_cover_gain
         )
@@ -106,17 +106,18 @@ def allocate(model, shippable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         scarce = pool_wanted > pool_stock + TINY_T
         if scarce.any():
             in_scarce = scarce[pool] & (rest > 0)
-            idx = np.flatnonzero(in_scarce)
-            cover_gap = np.clip(1.0 - b.inventory_t / np.maximum(b.cover_weeks * b.mean_demand_t,
-                                                                 TINY_T), 0.0, 1.0)
+            idx = in_scarce.nonzero()[0]
+            cover_gap = np.minimum(np.maximum(
+                1.0 - b.inventory_t / np.maximum(b.cover_weeks * b.mean_demand_t, TINY_T), 0.0),
+                1.0)
             bid = b.value_usd_per_t[p.buyer[idx]] * (1.0 + cover_gap[p.buyer[idx]])
             order = idx[np.lexsort((-bid, pool[idx]))]
             cum = np.cumsum(rest[order])
             group = pool[order]
-            starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+            starts = np.r_[True, group[1:] != group[:-1]].nonzero()[0]
             before = np.repeat(cum[starts] - rest[order][starts], np.diff(np.r_[starts, order.size]))
             room = pool_stock[group] - (cum - before - rest[order])
-            got[order] = np.clip(room, 0.0, rest[order])
+            got[order] = np.minimum(np.maximum(room, 0.0), rest[order])
         taken = np.bincount(pool, weights=got, minlength=n_pool)
         share_of_pool = np.divide(stock, pool_stock[model.exporter_pool], out=np.zeros(n_e),
                                   where=pool_stock[model.exporter_pool] > TINY_T)
@@ -136,7 +137,7 @@ def contract_claims_t(model, shippable: np.ndarray, usual_flow: np.ndarray) -> n
         return model.exporter_classes[0][0].contract_claim_t(shippable, usual_flow,
                                                               contract_share)
     claims = np.zeros_like(shippable)
-    for cls, idx in model.exporter_classes:
+    for cls, idx in model.exporter_rules:
         mask = model.pairs_sold_by(cls, idx)
         claims[mask] = cls.contract_claim_t(shippable[mask], usual_flow[mask],
                                             contract_share[mask])
@@ -154,10 +155,10 @@ def send(model, shipped: np.ndarray, spot: np.ndarray) -> None:
     free = shipped - controlled
     held = licensed & (model.pair_hold_weeks > 0) & (free > 0)
     leaving = (free > 0) & ~held
-    dispatch(model, np.flatnonzero(leaving), free[leaving])
-    file(model, np.flatnonzero(held), free[held], customs=True)
+    dispatch(model, leaving.nonzero()[0], free[leaving])
+    file(model, held.nonzero()[0], free[held], customs=True)
     to_office = controlled > 0
-    file(model, np.flatnonzero(to_office), controlled[to_office], customs=False)
+    file(model, to_office.nonzero()[0], controlled[to_office], customs=False)
 
 
 # --- quotas -------------------------------------------------------------------------------------

@@ -58,7 +58,7 @@ def use(model) -> None:
     b.substitution_cost_usd = b.demand_t * b.substituted * b.substitution_cost_usd_per_t
     halted = np.zeros(b.good.size, dtype=bool)
     threshold = model.config.market.halt_threshold
-    for cls, idx in model.buyer_classes:
+    for cls, idx in model.buyer_rules:
         halted[idx] = cls.is_halted(b.used_t[idx], b.need_t[idx], threshold)
     b.halted = halted
     b.halted_weeks += halted
