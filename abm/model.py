@@ -80,6 +80,10 @@ class ExportControlModel(mesa.Model):
         self.country_region = np.array(
             [REGIONS.index(c.price_region) for c in config.countries], dtype=np.int64
         )
+        # Each country's rival region: China's for the others, the rest of the world's for
+        # China (`abm.market.accounting`).
+        china = REGIONS.index(CHINA_REGION)
+        self.partner_region = np.where(self.country_region == china, 1 - china, china)
         goods = config.goods
         self.reference_price = np.array(
             [[g.reference_price_usd_per_kg[r] for r in REGIONS] for g in goods]

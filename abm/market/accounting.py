@@ -64,9 +64,7 @@ def usual_values(model, export_rates: tuple[np.ndarray, np.ndarray]) -> dict[str
     export = np.bincount(origin, weights=flow, minlength=n + 1)[:n]
     chips = model.chip_market
     served = chips.demand_of_regions_units()  # usually every region's demand is served
-    region_of = model.country_region
-    china = REGION_INDEX[CHINA_REGION]
-    partner_region = np.where(region_of == china, 1 - china, china)
+    region_of, partner_region = model.country_region, model.partner_region
     zeros = np.zeros(n)
     return {
         "output_lost_usd": zeros, "substitution_cost_usd": zeros,
@@ -85,10 +83,8 @@ def weekly_values(model) -> dict[str, np.ndarray]:
     rent = np.bincount(foreign_origin, weights=model.rent_this_week, minlength=n + 1)[:n]
     chips = model.chip_market
     chip_revenue, served = chips.revenue_abroad_usd(), chips.served_units()
-    region_of = model.country_region
-    china = REGION_INDEX[CHINA_REGION]
     # The rival's region is China's for the others, and the rest of the world's for China.
-    partner_region = np.where(region_of == china, 1 - china, china)
+    region_of, partner_region = model.country_region, model.partner_region
     output_lost = np.bincount(b.country, weights=b.output_lost_usd, minlength=n)
     return {
         "output_lost_usd": output_lost,

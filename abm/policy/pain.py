@@ -37,6 +37,7 @@ class PainMeter:
         n = len(self.codes)
         order = [model.country_index[c] for c in self.codes]
         self._order = np.array(order, dtype=np.int64)
+        self._unorder = np.argsort(self._order)
         payoffs = [model.config.payoff(c) for c in self.codes]
         self.weights = np.array([[p.weights()[name] * PAYOFF_COMPONENTS[name] for name in COMPONENTS]
                                  for p in payoffs]).reshape(n, len(COMPONENTS))
@@ -46,6 +47,7 @@ class PainMeter:
         self._borne = np.array([name in BORNE for name in COMPONENTS])
         self.partner = np.array([model.country_index.get(p.partner, -1) for p in payoffs],
                                 dtype=np.int64)
+        self._has_partner, self._partner_at = self.partner >= 0, np.maximum(self.partner, 0)
         self.values = np.zeros((model.config.weeks, n, len(COMPONENTS)))
         self.usual = np.zeros((model.config.weeks, n, len(COMPONENTS)))
         self._export_rates = usual_export_rates(model)
@@ -59,8 +61,8 @@ class PainMeter:
         self.last_week = week
         values = weekly_values(self.model)
         lost = values["output_lost_usd"] + values["substitution_cost_usd"]
-        partner_lost = np.where(self.partner >= 0, lost[np.maximum(self.partner, 0)], 0.0)
-        values["partner_output_lost_usd"] = partner_lost[np.argsort(self._order)]
+        partner_lost = np.where(self._has_partner, lost[self._partner_at], 0.0)
+        values["partner_output_lost_usd"] = partner_lost[self._unorder]
         self.values[week] = np.array([values[name] for name in COMPONENTS]).T[self._order]
         usual = usual_values(self.model, self._export_rates)
         usual["partner_output_lost_usd"] = np.zeros(len(self.codes))
@@ -73,18 +75,19 @@ class PainMeter:
         weeks = self.last_week + 1
         return (self.values[:weeks] * self.weights[None]).sum(axis=2)
 
-    def pain(self) -> np.ndarray:
-        """Pain of every State in every recorded week, [weeks, n_states] (shares)."""
-        weeks = self.last_week + 1
-        shortfall = np.maximum(0.0, (self.usual[:weeks] - self.values[:weeks])
+    def pain(self, first_week: int = 0) -> np.ndarray:
+        """Pain of every State in every recorded week from `first_week` on, [weeks,
+        n_states] (shares)."""
+        weeks = slice(first_week, self.last_week + 1)
+        shortfall = np.maximum(0.0, (self.usual[weeks] - self.values[weeks])
                                * self.weights[None])[..., self._borne]
-        return shortfall.sum(axis=2) / np.maximum(self.stake_usd[:weeks], 1.0)
+        return shortfall.sum(axis=2) / np.maximum(self.stake_usd[weeks], 1.0)
 
     def latest(self, code: str) -> float:
         """Pain of State `code` in the last recorded week (0 before the first week ends)."""
         if self.last_week < 0:
             return 0.0
-        return float(self.pain()[-1, self.codes.index(code)])
+        return float(self.pain(self.last_week)[-1, self.codes.index(code)])
 
 
 def weekly_pain(model) -> pd.DataFrame:
