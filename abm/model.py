@@ -34,7 +34,7 @@ from abm.market.chips import ChipMarket
 from abm.market.clearing import update_prices
 from abm.market.ledger import Ledger
 from abm.market.recorder import Recorder
-from abm.market.trade import BAN, REGIME_CODE
+from abm.market.trade import BAN, LICENCE, QUOTA, REGIME_CODE
 from abm.policy.events import EVENT_KINDS
 from abm.policy.pain import PainMeter
 from abm.scenario.config import CHINA_REGION, Event, Scenario
@@ -509,6 +509,15 @@ class ExportControlModel(mesa.Model):
             ),
             default=np.inf,
         )
+        # Masks the week reads, derived once per change of policy rather than every week.
+        self.pair_banned = self.pair_regime == BAN
+        self.pair_quota = self.pair_regime == QUOTA
+        self.pair_licence = self.pair_regime == LICENCE
+        self.pair_licensed = self.pair_licence & ~self.pair_general  # not under a general licence
+        self.pair_held = self.pair_licensed & (self.pair_hold_weeks > 0)
+        self.any_ban = bool(self.pair_banned.any())
+        self.any_quota = bool(self.pair_quota.any())
+        self.any_licensed = bool(self.pair_licensed.any())
         self._policy_dirty = False
 
     # --- the week ------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from abm.market.books import N_REGIONS
-from abm.market.trade import LICENCE, export_prices
+from abm.market.trade import export_prices
 
 MAX_WEEKLY_LOG_CHANGE = 0.5
 
@@ -40,7 +40,7 @@ def excess_demand_and_gap(model) -> tuple[np.ndarray, np.ndarray]:
     # Goods waiting for a licence or in customs are still in the exporting country's
     # warehouses: they weigh on its market, not the buyer's.
     if b.queued_t.any():
-        held = np.where(model.pair_regime == LICENCE, p.share, 0.0)
+        held = np.where(model.pair_licence, p.share, 0.0)
         total = np.bincount(p.buyer, weights=held, minlength=b.good.size)
         part = np.divide(held, total[p.buyer], out=np.zeros_like(held),
                          where=total[p.buyer] > 0) * b.queued_t[p.buyer]

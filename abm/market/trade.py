@@ -63,9 +63,10 @@ def shippable_t(model) -> np.ndarray:
     beyond what is left of a quota."""
     p = model.pairs
     shippable = p.backlog_t.copy()
-    shippable[model.pair_regime == BAN] = 0.0
-    quota_pairs = model.pair_regime == QUOTA
-    if quota_pairs.any():
+    if model.any_ban:
+        shippable[model.pair_banned] = 0.0
+    if model.any_quota:
+        quota_pairs = model.pair_quota
         first = model.date_of_week(model.steps)
         weeks_left = max(1, (dt.date(first.year, 12, 31) - first).days // 7 + 1)
         for key, control, mask in quotas(model, quota_pairs):
@@ -150,10 +151,14 @@ def send(model, shipped: np.ndarray, spot: np.ndarray) -> None:
     count_quota_use(model, shipped)
     spot_share = np.divide(spot, shipped, out=np.zeros_like(shipped), where=shipped > TINY_T)
     model.pair_spot_share = spot_share
-    licensed = (model.pair_regime == LICENCE) & ~model.pair_general & (shipped > 0)
+    if not model.any_licensed:  # nothing waits: everything shipped leaves
+        leaving = shipped > 0
+        dispatch(model, leaving.nonzero()[0], shipped[leaving])
+        return
+    licensed = model.pair_licensed & (shipped > 0)
     controlled = np.where(licensed, shipped * model.pair_controlled_share, 0.0)
     free = shipped - controlled
-    held = licensed & (model.pair_hold_weeks > 0) & (free > 0)
+    held = licensed & model.pair_held & (free > 0)
     leaving = (free > 0) & ~held
     dispatch(model, leaving.nonzero()[0], free[leaving])
     file(model, held.nonzero()[0], free[held], customs=True)
@@ -180,7 +185,9 @@ def quotas(model, candidates: np.ndarray):
 
 def count_quota_use(model, shipped: np.ndarray) -> None:
     """Add this week's shipments under a quota to the year's use of that quota."""
-    quota_pairs = (model.pair_regime == QUOTA) & (shipped > 0)
+    if not model.any_quota:
+        return
+    quota_pairs = model.pair_quota & (shipped > 0)
     if quota_pairs.any():
         for key, _, mask in quotas(model, quota_pairs):
             model.quota_used_t[key] = model.quota_used_t.get(key, 0.0) + shipped[mask].sum()
