@@ -83,5 +83,6 @@ class Chipmaker(mesa.Agent):
     ) -> np.ndarray:
         """Share of capacity usable given the controlled input: full while a week's stock is
         left, then the dependent share of output is limited to what supply delivers."""
-        covered = np.clip(stock_weeks + supply_share, 0.0, 1.0)
+        # np.minimum(np.maximum(...)) is np.clip without its Python-level overhead
+        covered = np.minimum(np.maximum(stock_weeks + supply_share, 0.0), 1.0)
         return 1.0 - dependence * (1.0 - covered)

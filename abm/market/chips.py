@@ -94,10 +94,54 @@ class ChipMarket:
         self._own = self.kind == "integrated"
         self._designer = self.foundry >= 0
         self._foreign = ~self.domestic & (self.home_region[:, None] != np.arange(r))
+        # Fixed for the run, so computed once: the growth factor of demand, each domestic
+        # maker's weight in taking up displaced demand, the foreign mask as floats
+        # (multiplying by it is cheaper than by booleans), the designers and their foundries.
+        self._demand_base = 1.0 + self.demand_growth
+        weight = self.share * self.domestic
+        total_weight = weight.sum(axis=0)
+        self._weight = np.divide(weight, total_weight, out=np.zeros_like(weight),
+                                 where=total_weight > 0)
+        self._foreign_float = self._foreign.astype(float)
+        self._designers = np.flatnonzero(self._designer)
+        self._foundry_of_designers = self.foundry[self._designers]
+        # Capacity pools: each integrated maker's own capacity serves its plan, each foundry's
+        # the plans of its designers (in the order of the makers); other makers are in none.
+        own_pools = [m for m in range(n) if self._own[m] and not self._designer[m]]
+        foundries = sorted(set(self._foundry_of_designers.tolist()))
+        pool_of_maker = np.full(n, len(own_pools) + len(foundries), dtype=np.int64)
+        for m in range(n):
+            if self._designer[m]:
+                pool_of_maker[m] = len(own_pools) + foundries.index(self.foundry[m])
+            elif self._own[m]:
+                pool_of_maker[m] = own_pools.index(m)
+        self._pool_of_maker = pool_of_maker[:, None]  # a column, to scale each maker's row
+        self._members = np.flatnonzero(pool_of_maker < len(own_pools) + len(foundries))
+        self._member_pool = pool_of_maker[self._members]
+        # The maker whose capacity each pool uses, then a last, empty pool (scale 1) for the rest
+        self._pool_capacity = np.array(own_pools + foundries + [0], dtype=np.int64)
+        self._ones_pools = np.ones(len(own_pools) + len(foundries) + 1)
+        self._zeros_n, self._zeros_r, self._zeros_nr = np.zeros(n), np.zeros(r), np.zeros((n, r))
+        # Demand (over the run), shares and prices are finite and >= +0, as a validated
+        # scenario's are. Then, where nothing is refused, orders are exactly the usual demand,
+        # and where nothing is blocked or discouraged, the sales lost to it are exactly +0.
+        self._plain = all(np.isfinite(a).all() and not np.signbit(a).any()
+                          for a in (self.share, self.demand0, self.price_usd)) and bool(
+            (self._demand_base > 0).all()
+            and np.isfinite(self.demand0 * self._demand_base ** (cfg.weeks / 52.0)).all())
+        # The usual case, one behaviour class for every maker: its rules take whole arrays.
+        self._one_class = self.classes[0][0] if len(self.classes) == 1 else None
+        self._plan, self._factor, self._growth_week = np.zeros((n, r)), np.zeros(n), np.zeros(n)
 
         weeks = cfg.weeks
-        self.sales = {name: np.zeros((weeks, n, r)) for name in SALES_FIELDS}
-        self.maker = {name: np.zeros((weeks, n)) for name in MAKER_FIELDS}
+        # Each table's fields side by side in one array, so that a week is written with one
+        # copy; `sales` and `maker` hold a view of each field.
+        sales = np.zeros((weeks, len(SALES_FIELDS), n, r))
+        maker = np.zeros((weeks, len(MAKER_FIELDS), n))
+        self.sales = {name: sales[:, i] for i, name in enumerate(SALES_FIELDS)}
+        self.maker = {name: maker[:, i] for i, name in enumerate(MAKER_FIELDS)}
+        self._sales_rows = sales.reshape(weeks, len(SALES_FIELDS) * n, r)
+        self._maker_rows = maker.reshape(weeks, len(MAKER_FIELDS) * n)
         self.demand_units = np.zeros((weeks, r))
         self.produced_total_units = np.zeros(n)
         self.sold_total_units = np.zeros(n)
@@ -134,15 +178,15 @@ class ChipMarket:
             )
         return out
 
-    def _input_supply(self) -> np.ndarray:
-        """Share of each maker's usual input deliveries that arrive this week: the lowest
-        approval among foreign States controlling the input, nothing until a licence's review
-        time has passed since the control began."""
+    def _input_policy(self) -> tuple[np.ndarray, np.ndarray]:
+        """Share of each maker's usual input deliveries that foreign States let through (the
+        lowest approval among those controlling the input), and the longest licence review
+        time it waits for (0 without a licence). Changes only with policy."""
+        n = len(self.names)
+        shares, waits = np.ones(n), np.zeros(n)
         good = self.model.config.chips.input_good
-        supply = np.ones(len(self.names))
         if not good:
-            return supply
-        now = self.model.time
+            return shares, waits
         controlling = [s for s in self.model.states.values() if good in s.controls]
         for m, country in enumerate(self.country):
             share, wait = 1.0, 0.0
@@ -153,14 +197,20 @@ class ChipMarket:
                 share = min(share, state.approval_for(good, country))
                 if control.regime == "licence":
                     wait = max(wait, control.review_weeks)
-            if wait > 0:
-                if np.isnan(self._licence_since[m]):
-                    self._licence_since[m] = now
-                if now - self._licence_since[m] < wait:
-                    share = 0.0
-            else:
-                self._licence_since[m] = np.nan
-            supply[m] = share
+            shares[m], waits[m] = share, wait
+        return shares, waits
+
+    def _input_supply(self, shares: np.ndarray, waits: np.ndarray) -> np.ndarray:
+        """Share of each maker's usual input deliveries that arrive this week, given
+        `_input_policy`: nothing until a licence's review time has passed since the control
+        began."""
+        supply = shares.copy()
+        now = self.model.time
+        for m in np.flatnonzero(waits > 0):
+            if np.isnan(self._licence_since[m]):
+                self._licence_since[m] = now
+            if now - self._licence_since[m] < waits[m]:
+                supply[m] = 0.0
         return supply
 
     def _technology_level(self) -> np.ndarray:
@@ -174,98 +224,144 @@ class ChipMarket:
 
     # --- the week ----------------------------------------------------------------------------
 
+    def _refresh_policy(self) -> None:
+        """Everything the week reads that changes only when a State's instruments change."""
+        self._policy_seen = self.model.policy_version
+        permitted, revenue_share = self._licences()
+        discouraged = self._discouraged()
+        self._policy = (permitted, revenue_share, discouraged, self._technology_level())
+        accepted = np.ones_like(permitted)
+        for cls, idx in self.classes:
+            accepted[idx] = cls.accepted_share(permitted[idx], discouraged[idx])
+        self._accepted = accepted
+        self._not_permitted = 1.0 - permitted
+        # Nothing refused: orders are the usual demand and no imports are displaced, so
+        # capacity grows at a rate fixed until policy changes (computed in `step`).
+        self._open = self._plain and bool((accepted == 1.0).all())
+        self._growth_factor = None
+        self._no_losses = self._plain and bool((permitted == 1.0).all() and
+                                               (discouraged == 0.0).all())
+        shares, waits = self._input_policy()
+        self._licence_since[waits <= 0] = np.nan
+        self._input = (shares, waits)
+        # Without a licence to wait on, this week's input supply is the policy's shares.
+        self._supply = None if (waits > 0).any() else shares
+        self._full_supply = self._supply if (shares >= 1.0).all() else None
+
     def step(self) -> None:
         if not self.enabled:
             return
         model = self.model
         chips = model.config.chips
         week = model.steps - 1
-        demand = self.demand0 * (1.0 + self.demand_growth) ** (week / 52.0)
+        demand = self.demand0 * self._demand_base ** (week / 52.0)
         if self._policy_seen != model.policy_version:  # instruments changed since last week
-            self._policy_seen = model.policy_version
-            self._policy = (*self._licences(), self._discouraged(), self._technology_level())
+            self._refresh_policy()
         permitted, revenue_share, discouraged, technology = self._policy
-        want = demand[None, :] * self.share
-        accepted = np.ones_like(want)
-        for cls, idx in self.classes:
-            accepted[idx] = cls.accepted_share(permitted[idx], discouraged[idx])
-        allowed = want * accepted
-        displaced = (want - allowed).sum(axis=0)
-        weight = self.share * self.domestic
-        total_weight = weight.sum(axis=0)
-        weight = np.divide(weight, total_weight, out=np.zeros_like(weight),
-                           where=total_weight > 0)
-        orders = allowed + displaced[None, :] * weight
+        want = self.share * demand
+        if self._open:  # allowed = want, and nothing is displaced to domestic makers
+            orders = want
+        else:
+            allowed = want * self._accepted
+            lost = want - allowed
+            displaced = lost.sum(axis=0)
+            orders = allowed + displaced * self._weight
 
-        self.expected_units += (orders - self.expected_units) / chips.order_memory_weeks
-        plan = np.zeros_like(orders)
-        supply = self._input_supply()
-        factor = np.ones(len(self.names))
-        for cls, idx in self.classes:
-            plan[idx] = cls.planned_units(self.expected_units[idx], self.inventory_units[idx],
-                                          chips.inventory_weeks, chips.production_adjust_weeks)
-            factor[idx] = cls.input_factor(self.input_stock_weeks[idx], supply[idx],
-                                           self.dependence[idx])
+        expected = self.expected_units
+        expected += (orders - expected) / chips.order_memory_weeks
+        supply = self._supply
+        if supply is None:
+            supply = self._input_supply(*self._input)
+        plan, factor = self._plan, self._factor  # every maker's entry is written below
+        one = self._one_class
+        if one is not None:  # rules read the market's arrays; they must not change them
+            plan[...] = one.planned_units(expected, self.inventory_units, chips.inventory_weeks,
+                                          chips.production_adjust_weeks)
+            factor[...] = one.input_factor(self.input_stock_weeks, supply, self.dependence)
+        else:
+            for cls, idx in self.classes:
+                plan[idx] = cls.planned_units(expected[idx], self.inventory_units[idx],
+                                              chips.inventory_weeks,
+                                              chips.production_adjust_weeks)
+                factor[idx] = cls.input_factor(self.input_stock_weeks[idx], supply[idx],
+                                               self.dependence[idx])
+        # Integrated makers are limited by their own usable capacity, designers by their
+        # foundry's, shared in proportion to what they order; foundries' plans are not cut.
+        # One division serves every capacity pool (see __init__).
         usable = self.capacity_units * factor
-        own, designer = self._own, self._designer
-        by_maker = plan.sum(axis=1)
-        scale = np.ones(len(self.names))
-        scale[own] = np.minimum(1.0, np.divide(usable[own], by_maker[own],
-                                               out=np.ones(own.sum()), where=by_maker[own] > 0))
-        n = len(self.names)
-        ordered_from_foundry = np.bincount(self.foundry[designer], weights=by_maker[designer],
-                                           minlength=n)
-        foundry_scale = np.minimum(1.0, np.divide(usable, ordered_from_foundry,
-                                                  out=np.ones(n), where=ordered_from_foundry > 0))
-        scale[designer] = foundry_scale[self.foundry[designer]]
-        produced = plan * scale[:, None]
-        made = np.bincount(self.foundry[designer], weights=produced[designer].sum(axis=1),
-                           minlength=n)
+        by_maker = np.add.reduce(plan, 1)  # plan.sum(axis=1) without the Python wrapper
+        pool_plan = np.bincount(self._member_pool, weights=by_maker[self._members],
+                                minlength=len(self._ones_pools))
+        pool_scale = np.minimum(1.0, np.divide(usable[self._pool_capacity], pool_plan,
+                                               out=self._ones_pools.copy(),
+                                               where=pool_plan > 0.0))
+        produced = plan * pool_scale[self._pool_of_maker]
+        designers, foundry = self._designers, self._foundry_of_designers
+        produced_by_maker = np.add.reduce(produced, 1)
+        made = np.bincount(foundry, weights=produced_by_maker[designers],
+                           minlength=len(self._zeros_n))
 
-        self.inventory_units += produced
-        sold = np.minimum(orders, self.inventory_units)
-        self.inventory_units -= sold
-        self.produced_total_units += produced.sum(axis=1)
-        self.sold_total_units += sold.sum(axis=1)
+        inventory = self.inventory_units
+        inventory += produced
+        sold = np.minimum(orders, inventory)
+        inventory -= sold
+        self.produced_total_units += produced_by_maker
+        self.sold_total_units += np.add.reduce(sold, 1)
         revenue = sold * self.price_usd
 
-        used = np.divide(np.where(designer, 0.0, produced.sum(axis=1)) + made,
-                         self.capacity_units, out=np.zeros(n), where=self.capacity_units > 0)
+        produced_by_maker[designers] = 0.0  # their output is counted at their foundry
+        used = np.divide(produced_by_maker + made,
+                         self.capacity_units, out=self._zeros_n.copy(),
+                         where=self.capacity_units > 0.0)
         refill = np.maximum(0.0, self.input_target_weeks - self.input_stock_weeks)
         # Stocks are rebuilt only while deliveries are unrestricted: under a licence the
         # approved share of the usual flow is all that arrives.
-        delivered = supply * used + np.where(supply >= 1.0, refill / chips.input_refill_weeks, 0.0)
+        if supply is self._full_supply:  # every share is 1: the line below without its no-ops
+            delivered = used + refill / chips.input_refill_weeks
+        else:
+            delivered = supply * used + np.where(supply >= 1.0,
+                                                 refill / chips.input_refill_weeks, 0.0)
         self.input_stock_weeks = np.maximum(0.0, self.input_stock_weeks + delivered - used)
 
-        foreign = self._foreign
-        import_want = (want * foreign).sum(axis=0)
-        displaced_share = np.divide(((want - allowed) * foreign).sum(axis=0), import_want,
-                                    out=np.zeros(len(REGIONS)), where=import_want > 0)
-        growth = np.zeros(n)
-        for cls, idx in self.classes:
-            growth[idx] = cls.capacity_growth_per_week(
-                self.growth[idx], self.substitution[idx],
-                displaced_share[self.home_region[idx]], self.drag[idx], technology[idx],
-            )
-        self.capacity_units *= 1.0 + growth
+        growth_factor = self._growth_factor
+        if growth_factor is None:
+            if self._open:  # no displaced imports: the same rate every week until policy moves
+                displaced_share = self._zeros_r
+            else:
+                import_want = (want * self._foreign_float).sum(axis=0)
+                displaced_share = np.divide((lost * self._foreign_float).sum(axis=0),
+                                            import_want, out=self._zeros_r.copy(),
+                                            where=import_want > 0)
+            growth = self._growth_week
+            if one is not None:
+                growth[...] = one.capacity_growth_per_week(
+                    self.growth, self.substitution, displaced_share[self.home_region],
+                    self.drag, technology,
+                )
+            else:
+                for cls, idx in self.classes:
+                    growth[idx] = cls.capacity_growth_per_week(
+                        self.growth[idx], self.substitution[idx],
+                        displaced_share[self.home_region[idx]], self.drag[idx],
+                        technology[idx],
+                    )
+            growth_factor = 1.0 + growth
+            if self._open:
+                self._growth_factor = growth_factor
+        self.capacity_units *= growth_factor
 
         if week < self.demand_units.shape[0]:
-            values = {
-                "want_units": want, "orders_units": orders, "produced_units": produced,
-                "sold_units": sold, "inventory_units": self.inventory_units,
-                "revenue_usd": revenue, "revenue_share_paid_usd": revenue * revenue_share,
-                "blocked_usd": want * (1.0 - permitted) * self.price_usd,
-                "discouraged_usd": want * permitted * discouraged * self.price_usd,
-            }
-            for name, array in values.items():
-                self.sales[name][week] = array
-            maker = {
-                "capacity_units": self.capacity_units, "input_stock_weeks": self.input_stock_weeks,
-                "input_supply_share": supply, "made_units": made,
-                "fee_revenue_usd": made * self.fee_usd,
-            }
-            for name, array in maker.items():
-                self.maker[name][week] = array
+            if self._no_losses:  # nothing blocked or discouraged: both are exactly +0
+                blocked = discouraged_usd = self._zeros_nr
+            else:
+                blocked = want * self._not_permitted * self.price_usd
+                discouraged_usd = want * permitted * discouraged * self.price_usd
+            # in the order of SALES_FIELDS and MAKER_FIELDS
+            np.concatenate((want, orders, produced, sold, inventory, revenue,
+                            revenue * revenue_share, blocked, discouraged_usd),
+                           out=self._sales_rows[week])
+            np.concatenate((self.capacity_units, self.input_stock_weeks, supply, made,
+                            made * self.fee_usd), out=self._maker_rows[week])
             self.demand_units[week] = demand
 
     # --- measures read by States and tables ---------------------------------------------------
