@@ -254,6 +254,15 @@ class ExportControlModel(mesa.Model):
         self.inputs_per_maker = np.bincount(self.buyers.feeds[self.input_buyers],
                                             minlength=len(cfg.exporters)).astype(float)
         self.final_buyers = np.flatnonzero(self.buyers.feeds < 0)
+        # Fixed gathers the week reads (taken once here, not every week): each input stock's
+        # producer, content, good and its producer's number of inputs; the final buyers'
+        # goods (and, once the producers' book exists, the producers' price keys).
+        b, inputs = self.buyers, self.input_buyers
+        self.input_maker = b.feeds[inputs]
+        self.input_content_t_per_t = b.content_t_per_t[inputs]
+        self.input_good = b.good[inputs]
+        self.input_maker_inputs = self.inputs_per_maker[self.input_maker]
+        self.final_good = b.good[self.final_buyers]
         self.substitutes = bool(self.buyers.substitution_ceiling.any())
         # Buyers of each class get that class's rules (a subclass overrides a behaviour).
         classes: dict[type, list[int]] = {}
@@ -386,6 +395,7 @@ class ExportControlModel(mesa.Model):
         )
         self.pairs.index(b, self.country_region, len(self.countries))
         self.exporters = ExporterBook(expected_orders_t=load, **self._exporter_args)
+        self.input_maker_price_key = self.exporters.price_key[self.input_maker]
         del self._exporter_args
 
     def _initial_fill(self) -> None:

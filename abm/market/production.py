@@ -23,7 +23,7 @@ def input_content_t_per_t(model) -> np.ndarray:
     inputs = model.input_buyers
     # Cheap inputs are not used beyond the bill of materials.
     squeeze = np.minimum(b.demand_factor[inputs], 1.0)
-    return b.content_t_per_t[inputs] * (1.0 - b.substituted[inputs]) * squeeze
+    return model.input_content_t_per_t * (1.0 - b.substituted[inputs]) * squeeze
 
 
 def plan_inputs(model) -> None:
@@ -33,11 +33,12 @@ def plan_inputs(model) -> None:
     inputs = model.input_buyers
     if inputs.size == 0:
         return
-    maker = b.feeds[inputs]
+    maker, bill = model.input_maker, model.input_content_t_per_t
     content = input_content_t_per_t(model)
-    b.mean_demand_t[inputs] = b.content_t_per_t[inputs] * e.expected_orders_t[maker]
-    b.demand_t[inputs] = b.content_t_per_t[inputs] * e.planned_t[maker]
-    b.need_t[inputs] = content * e.planned_t[maker]
+    planned = e.planned_t[maker]
+    b.mean_demand_t[inputs] = bill * e.expected_orders_t[maker]
+    b.demand_t[inputs] = bill * planned
+    b.need_t[inputs] = content * planned
 
 
 def produce(model, shippable_orders_t: np.ndarray) -> None:
@@ -54,7 +55,7 @@ def produce(model, shippable_orders_t: np.ndarray) -> None:
     produced = planned
     inputs = model.input_buyers
     if inputs.size:
-        maker = b.feeds[inputs]
+        maker = model.input_maker
         content = input_content_t_per_t(model)
         can_make = np.divide(b.inventory_t[inputs], content, out=np.full(inputs.size, np.inf),
                              where=content > TINY_T)
@@ -64,9 +65,10 @@ def produce(model, shippable_orders_t: np.ndarray) -> None:
         used = np.minimum(content * produced[maker], b.inventory_t[inputs])
         b.inventory_t[inputs] -= used
         b.used_t[inputs] = used
-        b.need_t[inputs] = content * planned[maker]
-        b.demand_t[inputs] = b.content_t_per_t[inputs] * planned[maker]
-        np.add.at(model.consumed_total_t, b.good[inputs], used)
+        planned_by_input = planned[maker]
+        b.need_t[inputs] = content * planned_by_input
+        b.demand_t[inputs] = model.input_content_t_per_t * planned_by_input
+        np.add.at(model.consumed_total_t, model.input_good, used)
     e.planned_t = planned
     e.produced_t = produced
     e.inventory_t += produced

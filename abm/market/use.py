@@ -43,7 +43,7 @@ def use(model) -> None:
     used = np.minimum(b.need_t[final], b.inventory_t[final])
     b.used_t[final] = used
     b.inventory_t[final] -= used
-    np.add.at(model.consumed_total_t, b.good[final], used)
+    np.add.at(model.consumed_total_t, model.final_good, used)
     met = np.divide(b.used_t, b.need_t, out=np.ones(b.good.size), where=b.need_t > TINY_T)
     b.output_lost_usd = (1.0 - met) * b.demand_t * b.value_usd_per_t
     inputs = model.input_buyers
@@ -51,10 +51,9 @@ def use(model) -> None:
         # A producer short of inputs loses its output at its own price, booked in equal parts
         # on its input stocks (so a producer short of two inputs is not counted twice).
         e = model.exporters
-        maker = b.feeds[inputs]
-        lost_t = np.maximum(0.0, e.planned_t - e.produced_t)[maker]
-        price = model.price_usd_per_kg[e.good[maker], e.region[maker]] * 1000.0
-        b.output_lost_usd[inputs] = lost_t * price / model.inputs_per_maker[maker]
+        lost_t = np.maximum(0.0, e.planned_t - e.produced_t)[model.input_maker]
+        price = np.take(model.price_usd_per_kg.reshape(-1), model.input_maker_price_key) * 1000.0
+        b.output_lost_usd[inputs] = lost_t * price / model.input_maker_inputs
     b.substitution_cost_usd = b.demand_t * b.substituted * b.substitution_cost_usd_per_t
     halted = np.zeros(b.good.size, dtype=bool)
     threshold = model.config.market.halt_threshold
