@@ -528,6 +528,8 @@ class ExportControlModel(mesa.Model):
         self.any_ban = bool(self.pair_banned.any())
         self.any_quota = bool(self.pair_quota.any())
         self.any_licensed = bool(self.pair_licensed.any())
+        self.pair_expected_lead = self.pairs.lag_weeks + self.pair_wait_weeks
+        self.pair_tariff_factor = 1.0 + self.pair_tariff
         self._policy_dirty = False
 
     # --- the week ------------------------------------------------------------------------------

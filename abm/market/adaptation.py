@@ -13,7 +13,7 @@ from abm.market.trade import TINY_T
 def landed_price_usd_per_kg(model) -> np.ndarray:
     """Price at which each pair's goods reach the buyer: its region's price plus tariff."""
     p = model.pairs
-    return np.take(model.price_usd_per_kg.reshape(-1), p.price_key) * (1.0 + model.pair_tariff)
+    return np.take(model.price_usd_per_kg.reshape(-1), p.price_key) * model.pair_tariff_factor
 
 
 def adjust(model) -> None:
@@ -63,7 +63,8 @@ def adjust(model) -> None:
             )
 
     if e.expansion_per_year.any():
-        ratio_e = model.price_usd_per_kg[e.good, e.region] / model.reference_price[e.good, e.region]
+        ratio_e = (np.take(model.price_usd_per_kg.reshape(-1), e.price_key)
+                   / np.take(model.reference_price.reshape(-1), e.price_key))
         added = np.zeros(e.good.size)
         for cls, idx in model.exporter_rules:
             added[idx] = cls.capacity_investment_t(

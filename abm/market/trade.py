@@ -38,11 +38,11 @@ def place_orders(model) -> None:
     """Each buyer class's order rule, then orders split across origins by sourcing shares."""
     b, p = model.buyers, model.pairs
     market = model.config.market
-    expected_lead = p.lag_weeks + model.pair_wait_weeks
-    lead = np.bincount(p.buyer, weights=p.share * expected_lead, minlength=b.good.size)
+    lead = np.bincount(p.buyer, weights=p.share * model.pair_expected_lead, minlength=b.good.size)
     position = inventory_position_t(model)
     orders = np.zeros(b.good.size)
     usual = b.mean_demand_t * b.demand_factor * (1.0 - b.substituted)
+    model.usual_demand_t = usual  # unchanged until the week's adjustments (read by prices)
     for cls, idx in model.buyer_rules:
         b.cover_weeks[idx] = cls.target_cover_weeks(
             b.base_cover_weeks[idx], b.alert[idx], market.stockpile_cover_gain
