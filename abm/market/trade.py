@@ -113,12 +113,15 @@ def allocate(model, shippable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
                 1.0)
             bid = b.value_usd_per_t[p.buyer[idx]] * (1.0 + cover_gap[p.buyer[idx]])
             order = idx[np.lexsort((-bid, pool[idx]))]
-            cum = np.cumsum(rest[order])
+            wanted_in_order = rest[order]
+            cum = np.cumsum(wanted_in_order)
             group = pool[order]
-            starts = np.r_[True, group[1:] != group[:-1]].nonzero()[0]
-            before = np.repeat(cum[starts] - rest[order][starts], np.diff(np.r_[starts, order.size]))
-            room = pool_stock[group] - (cum - before - rest[order])
-            got[order] = np.minimum(np.maximum(room, 0.0), rest[order])
+            # (np.concatenate, not np.r_: the same arrays without np.r_'s Python overhead)
+            starts = np.concatenate(([True], group[1:] != group[:-1])).nonzero()[0]
+            before = np.repeat(cum[starts] - wanted_in_order[starts],
+                               np.diff(np.concatenate((starts, [order.size]))))
+            room = pool_stock[group] - (cum - before - wanted_in_order)
+            got[order] = np.minimum(np.maximum(room, 0.0), wanted_in_order)
         taken = np.bincount(pool, weights=got, minlength=n_pool)
         share_of_pool = np.divide(stock, pool_stock[model.exporter_pool], out=np.zeros(n_e),
                                   where=pool_stock[model.exporter_pool] > TINY_T)
