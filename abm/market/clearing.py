@@ -36,7 +36,7 @@ def excess_demand_and_gap(model) -> tuple[np.ndarray, np.ndarray]:
     orders = np.bincount(key_b, weights=model.orders_t - model.refused_last_week_t, minlength=size)
     shipped = np.bincount(p.price_key, weights=model.shipped_this_week, minlength=size)
     stock = (np.bincount(key_b, weights=b.inventory_t, minlength=size)
-             + np.bincount(key_e, weights=e.inventory_t, minlength=size))
+             + np.bincount(key_e, weights=e.inventory_t, minlength=size)).astype(float, copy=False)
     # Goods waiting for a licence or in customs are still in the exporting country's
     # warehouses: they weigh on its market, not the buyer's.
     if b.queued_t.any():
@@ -45,7 +45,9 @@ def excess_demand_and_gap(model) -> tuple[np.ndarray, np.ndarray]:
         part = np.divide(held, total[p.buyer], out=np.zeros_like(held),
                          where=total[p.buyer] > 0) * b.queued_t[p.buyer]
         stock += np.bincount(p.origin_price_key, weights=part, minlength=size)
-    target = np.bincount(key_b, weights=b.cover_weeks * usual, minlength=size)
+    # (bincount of no weights at all is integer: float without a copy when it is not)
+    target = np.bincount(key_b, weights=b.cover_weeks * usual, minlength=size).astype(
+        float, copy=False)
     target += np.bincount(key_e, weights=e.inventory_weeks * e.expected_orders_t, minlength=size)
     excess = np.divide(orders - shipped, demand, out=np.zeros(size), where=demand > 1e-9)
     gap = np.divide(target - stock, target, out=np.zeros(size), where=target > 1e-9)
