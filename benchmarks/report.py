@@ -147,8 +147,8 @@ def stages() -> None:
           f"{big['build_cpu_s']:.3f} | |")
 
 
-def core() -> None:
-    for factor in (1, 493):
+def core(factors=(1, 493)) -> None:
+    for factor in factors:
         d = _load(f"core_cost_x{factor}")
         if d is None:
             continue
@@ -235,7 +235,8 @@ def projection() -> None:
 
 
 SECTIONS = {"sweep": sweep, "efficiency": efficiency, "model": model, "stages": stages,
-            "core": core, "cluster": cluster, "projection": projection,
+            "core": core, "core_x1": lambda: core((1,)), "core_x493": lambda: core((493,)),
+            "cluster": cluster, "projection": projection,
             # a second run of the sweep benchmark, written with --json ..._b.json
             "sweep_b": lambda: sweep("sweep_vs_batch_run_b"),
             "efficiency_b": lambda: efficiency("sweep_vs_batch_run_b")}
