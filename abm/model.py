@@ -42,7 +42,6 @@ from abm.scenario.config import CHINA_REGION, Event, Scenario
 REGIONS = (CHINA_REGION, "ROW")
 
 
-
 def rule_selections(classes: list[tuple[type, np.ndarray]], size: int) -> list:
     """`(class, agents)` for the week's rules: the class's agent numbers, or `slice(None)` when
     one class holds all `size` agents (the usual case), so that its rules read and write the
@@ -50,6 +49,7 @@ def rule_selections(classes: list[tuple[type, np.ndarray]], size: int) -> list:
     if len(classes) == 1 and classes[0][1].size == size:
         return [(classes[0][0], slice(None))]
     return classes
+
 
 class ExportControlModel(mesa.Model):
     """Weekly model of export controls on a supply chain of declared goods.

@@ -68,6 +68,8 @@ def main() -> int:
     parser.add_argument("out", type=Path)
     parser.add_argument("--compare", type=Path, metavar="OLD")
     args = parser.parse_args()
+    if args.out.exists():
+        parser.error(f"{args.out} exists: name a new file (nothing was overwritten)")
     prints = fingerprint()
     args.out.write_text(json.dumps(prints, indent=1, sort_keys=True) + "\n")
     print(f"wrote {args.out}: {len(prints)} runs")

@@ -12,10 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from abm.scenario.config import CHINA_REGION
-
-REGION_INDEX = {CHINA_REGION: 0, "ROW": 1}
-
 
 def material_balance(model) -> dict[str, dict[str, float]]:
     """By good: initial stock + produced, against use + stocks + in transit + queued (t)."""

@@ -59,24 +59,8 @@ class Recorder:
             # Buyers are stored group by group: the week's fields written into one array and
             # summed by group in one reduction (few buyers)...
             week = self._week
-            (demand, need, used, shortfall, substituted, arrived, inventory, target, queued,
-             mean_demand, halted, halted_demand, output_value, output_lost,
-             substitution_cost) = week
-            demand[:] = b.demand_t
-            need[:] = b.need_t
-            used[:] = b.used_t
-            np.subtract(b.need_t, b.used_t, out=shortfall)
-            np.subtract(b.demand_t, b.need_t, out=substituted)
-            arrived[:] = b.arrived_t
-            inventory[:] = b.inventory_t
-            np.multiply(b.cover_weeks, b.mean_demand_t, out=target)
-            queued[:] = b.queued_t
-            np.multiply(b.mean_demand_t, b.demand_factor, out=mean_demand)
-            halted[:] = b.halted
-            np.multiply(b.halted, b.demand_t, out=halted_demand)
-            np.multiply(b.demand_t, b.value_usd_per_t, out=output_value)
-            output_lost[:] = b.output_lost_usd
-            substitution_cost[:] = b.substitution_cost_usd
+            for row, array in zip(week, self._week_values(b).values(), strict=True):
+                row[...] = array
             np.add.reduceat(week, self._starts, axis=1, out=self._by_field[:, w])
             self._record_rest(model, w)
             return
