@@ -51,6 +51,15 @@ def rule_selections(classes: list[tuple[type, np.ndarray]], size: int) -> list:
     return classes
 
 
+def as_slice(indices: np.ndarray) -> np.ndarray | slice:
+    """`indices` as a slice when they are one ascending run of numbers (the same entries,
+    read as a view), else themselves."""
+    if indices.size and indices[-1] - indices[0] + 1 == indices.size and (
+            indices.size == 1 or (np.diff(indices) == 1).all()):
+        return slice(int(indices[0]), int(indices[-1]) + 1)
+    return indices
+
+
 class ExportControlModel(mesa.Model):
     """Weekly model of export controls on a supply chain of declared goods.
 
@@ -225,6 +234,7 @@ class ExportControlModel(mesa.Model):
         self.max_lag = max(
             [cfg.market.domestic_transit_weeks, *cfg.market.transit_weeks.values()]
         )
+        self._arrival_slot_steps = -1
         sectors = [cfg.sector(name) for name in self.sectors]
 
         def by_sector(field: str) -> np.ndarray:
@@ -263,7 +273,17 @@ class ExportControlModel(mesa.Model):
         self.input_good = b.good[inputs]
         self.input_maker_inputs = self.inputs_per_maker[self.input_maker]
         self.final_good = b.good[self.final_buyers]
+        # The week reads and writes the final buyers' and the input stocks' entries through
+        # these: a slice (a view, no copy) when they are stored in one run, as they are when
+        # built here (final buyers first), else their indices.
+        self.final_at = as_slice(self.final_buyers)
+        self.inputs_at = as_slice(self.input_buyers)
+        self.n_inputs = int(self.input_buyers.size)
         self.substitutes = bool(self.buyers.substitution_ceiling.any())
+        # Each buyer's good's demand response, fixed with the goods.
+        self.any_demand_elasticity = bool(self.demand_elasticity.any())
+        self.buyer_demand_elasticity = self.demand_elasticity[b.good]
+        self.buyer_demand_response_weeks = self.demand_response_weeks[b.good]
         # Buyers of each class get that class's rules (a subclass overrides a behaviour).
         classes: dict[type, list[int]] = {}
         for agent in self.buyer_agents:
@@ -576,6 +596,15 @@ class ExportControlModel(mesa.Model):
             array.fill(0.0)
         self.refused_last_week_t, self.refused_t = self.refused_t, self.refused_last_week_t
         self.refused_t.fill(0.0)
+
+    def arrival_slot_by_lag(self) -> np.ndarray:
+        """Goods shipped now with a lag of k weeks land in slot (steps + k) mod slots of the
+        buyers' transit ring (`BuyerBook.transit_t`): the table by k (made once a week)."""
+        if self._arrival_slot_steps != self.steps:
+            slots = self.max_lag + 1
+            self._arrival_slot = (self.steps + np.arange(slots)) % slots
+            self._arrival_slot_steps = self.steps
+        return self._arrival_slot
 
     def release_applications(self, pair: np.ndarray, quantity_t: np.ndarray) -> None:
         """Applications no longer controlled leave the queue and ship."""

@@ -45,10 +45,10 @@ def adjust(model) -> None:
         b.alert[b.halted] = np.maximum(b.alert[b.halted], market.restock_after_shortage)
 
     landed_buyer = np.bincount(p.buyer, weights=p.share * ratio, minlength=b.good.size)
-    final = model.final_buyers
-    if model.demand_elasticity.any():
-        elasticity = model.demand_elasticity[b.good]
-        response = model.demand_response_weeks[b.good]
+    final = model.final_at
+    if model.any_demand_elasticity:
+        elasticity = model.buyer_demand_elasticity
+        response = model.buyer_demand_response_weeks
         target_factor = np.maximum(landed_buyer, 1e-6) ** -elasticity
         b.demand_factor += (target_factor - b.demand_factor) / response
 

@@ -17,12 +17,19 @@ class Ledger:
         self._blocks: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
 
     def record(self, week: int, pair: np.ndarray, quantity_t: np.ndarray, value_usd: np.ndarray):
+        if quantity_t.size == 0:
+            return
         keep = quantity_t > 0
-        if keep.any():
-            # Link numbers kept as 32-bit integers (half the memory; read back as 64-bit).
-            pair = pair[keep]
-            pair = pair.astype(np.int32) if pair.size and pair.max() < 2**31 else pair
-            self._blocks.append((week, pair, quantity_t[keep], value_usd[keep]))
+        if keep.all():  # (the usual case: no copies to drop nothing)
+            value_usd = value_usd.copy()
+            quantity_t = quantity_t.copy()
+        elif keep.any():
+            pair, quantity_t, value_usd = pair[keep], quantity_t[keep], value_usd[keep]
+        else:
+            return
+        # Link numbers kept as 32-bit integers (half the memory; read back as 64-bit).
+        pair = pair.astype(np.int32) if pair.size and pair.max() < 2**31 else pair.copy()
+        self._blocks.append((week, pair, quantity_t, value_usd))
 
     def arrays(self) -> dict[str, np.ndarray]:
         if not self._blocks:

@@ -15,7 +15,9 @@ import numpy as np
 
 from abm.scenario.config import ExportControl
 
-_FIELDS = ("due", "filed", "quantity_t", "pair", "order")
+# Applications are kept in the order they were filed (appended when filed; deciding one keeps
+# the others' order), so an application's position is its place in the queue.
+_FIELDS = ("due", "filed", "quantity_t", "pair")
 
 
 @dataclass
@@ -38,8 +40,6 @@ class LicenceOffice:
         self.filed = np.empty(0)
         self.quantity_t = np.empty(0)
         self.pair = np.empty(0, dtype=np.int64)
-        self.order = np.empty(0, dtype=np.int64)
-        self._next_order = 0
 
     @property
     def backlog_t(self) -> float:
@@ -62,13 +62,10 @@ class LicenceOffice:
         else:
             shape = 1.0 / cv**2
             review = rng.gamma(shape, mean / shape, size=pair.size)
-        order = np.arange(self._next_order, self._next_order + pair.size)
-        self._next_order += pair.size
         self.due = np.concatenate([self.due, now + review])
         self.filed = np.concatenate([self.filed, np.full(pair.size, now)])
         self.quantity_t = np.concatenate([self.quantity_t, quantity_t])
         self.pair = np.concatenate([self.pair, pair])
-        self.order = np.concatenate([self.order, order])
 
     def review(self, now: float, approval_p: np.ndarray, rng) -> Decisions:
         """Decide due applications up to capacity. `approval_p[pair]` is each pair's
@@ -77,15 +74,19 @@ class LicenceOffice:
         if due_idx.size == 0:
             empty = np.empty(0)
             return Decisions(empty.astype(np.int64), empty, empty.astype(np.int64), empty, empty)
-        due_idx = due_idx[np.lexsort((self.order[due_idx], self.due[due_idx]))]
-        cumulative_before = np.cumsum(self.quantity_t[due_idx]) - self.quantity_t[due_idx]
+        # By due time; applications due together in the order they were filed (a stable sort
+        # keeps their positions' order).
+        due_idx = due_idx[np.argsort(self.due[due_idx], kind="stable")]
+        due_t = self.quantity_t[due_idx]
+        cumulative_before = np.cumsum(due_t) - due_t
         decided = due_idx[cumulative_before < self.control.review_capacity_t_per_week]
         approved = rng.random(decided.size) < approval_p[self.pair[decided]]
+        yes, no = decided[approved], decided[~approved]
         out = Decisions(
-            approved_pair=self.pair[decided[approved]],
-            approved_t=self.quantity_t[decided[approved]],
-            refused_pair=self.pair[decided[~approved]],
-            refused_t=self.quantity_t[decided[~approved]],
+            approved_pair=self.pair[yes],
+            approved_t=self.quantity_t[yes],
+            refused_pair=self.pair[no],
+            refused_t=self.quantity_t[no],
             waited_weeks=now - self.filed[decided],
         )
         keep = np.ones(self.due.size, dtype=bool)

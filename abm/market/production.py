@@ -20,7 +20,7 @@ def input_content_t_per_t(model) -> np.ndarray:
     thrifted (substituted share) and what high input prices squeeze out (the input good's
     demand response, `demand_factor`)."""
     b = model.buyers
-    inputs = model.input_buyers
+    inputs = model.inputs_at
     # Cheap inputs are not used beyond the bill of materials.
     squeeze = np.minimum(b.demand_factor[inputs], 1.0)
     return model.input_content_t_per_t * (1.0 - b.substituted[inputs]) * squeeze
@@ -30,8 +30,8 @@ def plan_inputs(model) -> None:
     """Input buyers' demand: what their producer plans to make this week, times content; their
     usual demand follows the producer's forecast orders."""
     b, e = model.buyers, model.exporters
-    inputs = model.input_buyers
-    if inputs.size == 0:
+    inputs = model.inputs_at
+    if model.n_inputs == 0:
         return
     maker, bill = model.input_maker, model.input_content_t_per_t
     content = input_content_t_per_t(model)
@@ -53,11 +53,11 @@ def produce(model, shippable_orders_t: np.ndarray) -> None:
             e.capacity_t[idx], open_orders[idx], e.inventory_t[idx], target_stock[idx]
         )
     produced = planned
-    inputs = model.input_buyers
-    if inputs.size:
+    inputs = model.inputs_at
+    if model.n_inputs:
         maker = model.input_maker
         content = input_content_t_per_t(model)
-        can_make = np.divide(b.inventory_t[inputs], content, out=np.full(inputs.size, np.inf),
+        can_make = np.divide(b.inventory_t[inputs], content, out=np.full(model.n_inputs, np.inf),
                              where=content > TINY_T)
         limit = np.full(n_e, np.inf)
         np.minimum.at(limit, maker, can_make)

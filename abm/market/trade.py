@@ -152,7 +152,7 @@ def send(model, shipped: np.ndarray, spot: np.ndarray) -> None:
     """Shipments leave, or wait for a licence (the controlled share under a licence regime), or
     wait in customs (the rest, while customs holds the tariff code)."""
     count_quota_use(model, shipped)
-    spot_share = np.divide(spot, shipped, out=np.zeros_like(shipped), where=shipped > TINY_T)
+    spot_share = np.divide(spot, shipped, out=np.zeros(shipped.size), where=shipped > TINY_T)
     model.pair_spot_share = spot_share
     if not model.any_licensed:  # nothing waits: everything shipped leaves
         leaving = shipped > 0
@@ -204,11 +204,11 @@ def file(model, pair: np.ndarray, quantity_t: np.ndarray, customs: bool) -> None
         return
     p = model.pairs
     np.add.at(model.buyers.queued_t, p.buyer[pair], quantity_t)
-    pair_good = model.buyers.good[p.buyer[pair]]
+    pair_good, pair_origin = p.good[pair], p.origin[pair]
     for state in model.states.values():
         queues = state.customs_holds if customs else state.offices
         for good, office in queues.items():
-            mask = (p.origin[pair] == model.country_index[state.code]) & (
+            mask = (pair_origin == model.country_index[state.code]) & (
                 pair_good == model.good_index[good]
             )
             if mask.any():
@@ -269,9 +269,8 @@ def dispatch(model, pair: np.ndarray, quantity_t: np.ndarray, licensed: bool = F
     if pair.size == 0:
         return
     p, b = model.pairs, model.buyers
-    slots = model.max_lag + 1
-    # Arrival slot by lag (a lag is at most max_lag): a small table, not a division per link.
-    slot = ((model.steps + np.arange(slots)) % slots)[p.lag_weeks[pair]]
+    # Arrival slot by lag: a small table, not a division per link.
+    slot = model.arrival_slot_by_lag()[p.lag_weeks[pair]]
     if b.transit_t.flags.c_contiguous:  # one flat index: the same sums, in the same order
         np.add.at(b.transit_t.reshape(-1), slot * b.good.size + p.buyer[pair], quantity_t)
     else:

@@ -21,7 +21,7 @@ def draw_demand(model) -> None:
     b = model.buyers
     cv = model.config.market.demand_cv
     noise = model.rng.lognormal(-0.5 * cv**2, cv, b.good.size) if cv > 0 else 1.0
-    final = model.final_buyers
+    final = model.final_at
     demand = b.mean_demand_t * b.demand_factor * noise
     b.demand_t[final] = demand[final]
     b.need_t[final] = demand[final] * (1.0 - b.substituted[final])
@@ -39,20 +39,20 @@ def use(model) -> None:
     """Final buyers use stock; output lost and halts for every buyer (input buyers' use was
     set when their producers produced)."""
     b = model.buyers
-    final = model.final_buyers
+    final = model.final_at
     used = np.minimum(b.need_t[final], b.inventory_t[final])
     b.used_t[final] = used
     b.inventory_t[final] -= used
     np.add.at(model.consumed_total_t, model.final_good, used)
     met = np.divide(b.used_t, b.need_t, out=np.ones(b.good.size), where=b.need_t > TINY_T)
     b.output_lost_usd = (1.0 - met) * b.demand_t * b.value_usd_per_t
-    inputs = model.input_buyers
-    if inputs.size:
+    inputs = model.inputs_at
+    if model.n_inputs:
         # A producer short of inputs loses its output at its own price, booked in equal parts
         # on its input stocks (so a producer short of two inputs is not counted twice).
         e = model.exporters
         lost_t = np.maximum(0.0, e.planned_t - e.produced_t)[model.input_maker]
-        price = np.take(model.price_usd_per_kg.reshape(-1), model.input_maker_price_key) * 1000.0
+        price = model.price_usd_per_kg.reshape(-1).take(model.input_maker_price_key) * 1000.0
         b.output_lost_usd[inputs] = lost_t * price / model.input_maker_inputs
     b.substitution_cost_usd = b.demand_t * b.substituted * b.substitution_cost_usd_per_t
     halted = np.zeros(b.good.size, dtype=bool)
