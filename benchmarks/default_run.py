@@ -112,6 +112,7 @@ def main() -> int:
         }
     record = {
         "benchmark": "default_run",
+        "command": "python benchmarks/default_run.py " + " ".join(sys.argv[1:]),
         "started_utc": started,
         "finished_utc": now_utc(),
         "load_before": load_before,

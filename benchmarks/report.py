@@ -125,6 +125,26 @@ def model() -> None:
               f"{runs[-1]['load_after']:.1f} |")
 
 
+def default_runs() -> None:
+    d = _load("default_run")
+    if d is None:
+        return
+    print(_head(d), "\n")
+    print("| scenario | runs | CPU median (s) | quartiles | least | under 0.2 s | host slowness "
+          "median (range) | at full speed: median (s) | quartiles | under 0.2 s | rank "
+          "correlation |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for name, s in d["summary"].items():
+        c, f, h = s["cpu_s"], s["full_speed_cpu_s"], s["host_slowness"]
+        print(f"| {name} | {s['n']} | {c['median']:.3f} | {c['q1']:.3f}-{c['q3']:.3f} | "
+              f"{c['min']:.3f} | {s['under_aim']} of {s['n']} | {h['median']:.2f} "
+              f"({h['min']:.2f}-{h['max']:.2f}) | {f['median']:.3f} | {f['q1']:.3f}-{f['q3']:.3f} "
+              f"| {s['full_speed_under_aim']} of {s['n']} | {s['rank_correlation']:.2f} |")
+    r = d["reference_s"]
+    print(f"\nReference workload: least {r['min']:.3f} s, median {r['median']:.3f} s, most "
+          f"{r['max']:.3f} s of CPU over {r['n']} runs.")
+
+
 def stages() -> None:
     d = _load("model_speed")
     if d is None:
@@ -235,6 +255,7 @@ def projection() -> None:
 
 
 SECTIONS = {"sweep": sweep, "efficiency": efficiency, "model": model, "stages": stages,
+            "default_runs": default_runs,
             "core": core, "core_x1": lambda: core((1,)), "core_x493": lambda: core((493,)),
             "cluster": cluster, "projection": projection,
             # a second run of the sweep benchmark, written with --json ..._b.json
