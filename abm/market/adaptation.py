@@ -71,9 +71,12 @@ def adjust(model) -> None:
                 e.capacity_t[idx], ratio_e[idx], e.expansion_price_ratio[idx],
                 e.expansion_per_year[idx],
             )
-        for i in added.nonzero()[0]:
-            online = model.steps + int(e.expansion_lead_weeks[i])
-            e.capacity_pipeline.setdefault(online, np.zeros(e.good.size))[i] += added[i]
+        ordered = added.nonzero()[0]
+        if ordered.size:  # comes online after each producer's lead time (a few distinct ones)
+            online = model.steps + e.expansion_lead_weeks[ordered].astype(np.int64)
+            for week in np.unique(online).tolist():
+                at = ordered[online == week]
+                e.capacity_pipeline.setdefault(week, np.zeros(e.good.size))[at] += added[at]
     growth = market.demand_growth_per_year
     if growth:
         weekly = (1.0 + growth) ** (1.0 / 52.0)

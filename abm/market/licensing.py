@@ -31,6 +31,16 @@ class Decisions:
     waited_weeks: np.ndarray
 
 
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array.setflags(write=False)
+    return array
+
+
+# A week in which nothing was due (shared: its arrays are empty and read-only).
+NOTHING_DECIDED = Decisions(*(_read_only(np.empty(0, dtype=dtype))
+                              for dtype in (np.int64, float, np.int64, float, float)))
+
+
 class LicenceOffice:
     """Pending applications of one (State, good) and the rules for deciding them."""
 
@@ -72,8 +82,7 @@ class LicenceOffice:
         probability of approval under the current policy."""
         due_idx = (self.due <= now).nonzero()[0]
         if due_idx.size == 0:
-            empty = np.empty(0)
-            return Decisions(empty.astype(np.int64), empty, empty.astype(np.int64), empty, empty)
+            return NOTHING_DECIDED
         # By due time; applications due together in the order they were filed (a stable sort
         # keeps their positions' order).
         due_idx = due_idx[np.argsort(self.due[due_idx], kind="stable")]
