@@ -428,6 +428,9 @@ def _run_locked(spec: SweepSpec, out: Path, store: RunStore, table: pd.DataFrame
         # About four chunks per worker slot in flight; chunks of roughly a second of work.
         chunk_runs = max(1, min(16, todo // (pool.slots * 16)))
         source = tasks()
+        # The replications of a design point not yet sent, when its task was split.
+        pending: deque[Task] = deque()
+        unsent = todo
         in_flight: dict[cf.Future, list[Task]] = {}
         # Runs that were in flight when a pool worker died, one run a chunk, with the number
         # of deaths each has seen: at one they are retried, at two retried alone, and a run
@@ -452,15 +455,32 @@ def _run_locked(spec: SweepSpec, out: Path, store: RunStore, table: pd.DataFrame
                     retry.popleft()
                     submit([task], strike)
                     continue
-                chunk, size = [], 0
-                for task in source:
-                    chunk.append(task)
-                    size += len(task.replications)
-                    if size >= chunk_runs:
-                        break
+                chunk = next_chunk()
                 if not chunk:
                     return
                 submit(chunk)
+
+        def next_chunk() -> list[Task]:
+            """Whole design points up to `chunk_runs` runs; near the end of the sweep smaller
+            chunks (down to one run), so that the workers finish together instead of one
+            running the last large chunk while the others idle. A design point with more
+            replications than a chunk holds is split."""
+            nonlocal unsent
+            limit = max(1, min(chunk_runs, unsent // (2 * pool.slots)))
+            chunk, size = [], 0
+            while size < limit:
+                task = pending.popleft() if pending else next(source, None)
+                if task is None:
+                    break
+                if len(task.replications) > limit:
+                    take = limit - size
+                    pending.appendleft(Task(task.design_id, task.values,
+                                            task.replications[take:]))
+                    task = Task(task.design_id, task.values, task.replications[:take])
+                chunk.append(task)
+                size += len(task.replications)
+            unsent -= size
+            return chunk
 
         def blame(chunk: list[Task], strike: int, err: BaseException) -> None:
             """Runs of a chunk whose worker died: retry each alone, or record it as failed."""

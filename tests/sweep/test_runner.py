@@ -315,3 +315,51 @@ def test_ctrl_c_keeps_finished_runs_and_says_how_many(write_spec, tmp_path):
     parts = list((out / "runs.parts").glob("part-*.parquet"))
     assert kept == sum(pq.read_table(p).num_rows for p in parts) > 0
     assert _group_gone(process.pid, 10)
+
+
+# --- chunks: how runs are handed to the workers ---------------------------------------------------
+
+
+class _RecordingExecutor(runner_module.SerialExecutor):
+    """Runs each chunk at once, in this process, and keeps the chunks it was given."""
+
+    def __init__(self):
+        self.chunks = []
+
+    def submit(self, fn, /, *args, **kwargs):
+        if fn is runner_module.run_chunk:
+            self.chunks.append(args[1])
+        return super().submit(fn, *args, **kwargs)
+
+
+@pytest.mark.parametrize(("approvals", "reps"), [(10, 7), (2, 40)])
+def test_chunks_shrink_at_the_end_and_hold_every_run_once(approvals, reps, write_spec, tmp_path,
+                                                          monkeypatch):
+    """Chunks of up to 16 runs (a design point with more replications is split), smaller near
+    the end so that the workers finish together; each run is sent once, with its own seed."""
+    spec = load_spec(write_spec(
+        SMALL.replace("values = [0.2, 0.6]",
+                      f"values = {[round(0.1 * (i + 1), 1) for i in range(approvals)]}")
+        .replace("steps = 3", "steps = 5").replace("replications = 2",
+                                                   f"replications = {reps}")))
+    metrics = {name: 1.0 for name in spec.metrics}
+    monkeypatch.setattr(runner_module, "_simulate", lambda scenario, seed, spec: (metrics, None))
+    executor = _RecordingExecutor()
+    report = run_sweep(spec, tmp_path / "out", executor=executor, slots=2, progress=False)
+    total = approvals * 5 * reps
+    assert report.ran == total
+    sizes = [sum(len(t.replications) for t in chunk) for chunk in executor.chunks]
+    assert sum(sizes) == total
+    chunk_runs = min(16, total // 32)
+    # whole design points up to chunk_runs (so at most chunk_runs + reps - 1), never more
+    assert max(sizes) <= (chunk_runs + reps - 1 if reps <= chunk_runs else chunk_runs)
+    assert sizes[-4:] == [1, 1, 1, 1]
+    sent = [(t.design_id, r, seed) for chunk in executor.chunks for t in chunk
+            for r, seed in t.replications]
+    assert sorted((d, r) for d, r, _ in sent) == [(d, r) for d in range(approvals * 5)
+                                                  for r in range(reps)]
+    by_rep = {}  # common random numbers: a replication's seed is the same in every chunk
+    for _, r, seed in sent:
+        assert by_rep.setdefault(r, seed) == seed
+    runs = runs_of(tmp_path / "out")
+    assert len(runs) == total and (runs["status"] == "ok").all()
