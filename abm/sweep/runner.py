@@ -106,6 +106,45 @@ def run_chunk(job: Job, tasks: list[Task]) -> list[tuple[dict[str, Any], pa.Tabl
     return out
 
 
+class _Chunks:
+    """The chunks a sweep sends, in design order: whole design points up to `size` runs (about
+    four chunks per worker slot in flight, of roughly a second of work each); a design point
+    with more replications than a chunk holds is split (each run keeps its seed).
+
+    With `shrink` (a local process pool, where a chunk costs the parent about a millisecond),
+    chunks get smaller near the end, down to one run, so that the workers finish together
+    instead of one running the last large chunk while the others idle. (On Dask a task costs
+    the scheduler tens of milliseconds, so there the chunks keep their size.)"""
+
+    def __init__(self, tasks: Iterator[Task], runs: int, slots: int, shrink: bool):
+        self._tasks = tasks
+        self._split: deque[Task] = deque()  # the rest of a split design point, sent next
+        self.unsent = runs
+        self.slots = slots
+        self.shrink = shrink
+        self.size = max(1, min(16, runs // (slots * 16)))
+
+    def next(self) -> list[Task]:
+        """The next chunk; empty once every run was sent."""
+        limit = self.size
+        if self.shrink:
+            limit = max(1, min(limit, self.unsent // (2 * self.slots)))
+        chunk, size = [], 0
+        while size < limit:
+            task = self._split.popleft() if self._split else next(self._tasks, None)
+            if task is None:
+                break
+            if len(task.replications) > limit:
+                take = limit - size
+                self._split.appendleft(Task(task.design_id, task.values,
+                                            task.replications[take:]))
+                task = Task(task.design_id, task.values, task.replications[:take])
+            chunk.append(task)
+            size += len(task.replications)
+        self.unsent -= size
+        return chunk
+
+
 class SerialExecutor(cf.Executor):
     """Runs each task in this process when it is submitted (for debugging and profiling)."""
 
@@ -425,12 +464,7 @@ def _run_locked(spec: SweepSpec, out: Path, store: RunStore, table: pd.DataFrame
                else _open_workers(workers, scheduler, serial))
     with context as pool, tqdm(total=n_designs * reps, initial=skipped, unit="run",
                                desc=spec.name, disable=not progress, smoothing=0.1) as bar:
-        # About four chunks per worker slot in flight; chunks of roughly a second of work.
-        chunk_runs = max(1, min(16, todo // (pool.slots * 16)))
-        source = tasks()
-        # The replications of a design point not yet sent, when its task was split.
-        pending: deque[Task] = deque()
-        unsent = todo
+        chunks = _Chunks(tasks(), todo, pool.slots, shrink=pool.restartable)
         in_flight: dict[cf.Future, list[Task]] = {}
         # Runs that were in flight when a pool worker died, one run a chunk, with the number
         # of deaths each has seen: at one they are retried, at two retried alone, and a run
@@ -455,32 +489,10 @@ def _run_locked(spec: SweepSpec, out: Path, store: RunStore, table: pd.DataFrame
                     retry.popleft()
                     submit([task], strike)
                     continue
-                chunk = next_chunk()
+                chunk = chunks.next()
                 if not chunk:
                     return
                 submit(chunk)
-
-        def next_chunk() -> list[Task]:
-            """Whole design points up to `chunk_runs` runs; near the end of the sweep smaller
-            chunks (down to one run), so that the workers finish together instead of one
-            running the last large chunk while the others idle. A design point with more
-            replications than a chunk holds is split."""
-            nonlocal unsent
-            limit = max(1, min(chunk_runs, unsent // (2 * pool.slots)))
-            chunk, size = [], 0
-            while size < limit:
-                task = pending.popleft() if pending else next(source, None)
-                if task is None:
-                    break
-                if len(task.replications) > limit:
-                    take = limit - size
-                    pending.appendleft(Task(task.design_id, task.values,
-                                            task.replications[take:]))
-                    task = Task(task.design_id, task.values, task.replications[:take])
-                chunk.append(task)
-                size += len(task.replications)
-            unsent -= size
-            return chunk
 
         def blame(chunk: list[Task], strike: int, err: BaseException) -> None:
             """Runs of a chunk whose worker died: retry each alone, or record it as failed."""

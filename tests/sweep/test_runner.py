@@ -320,46 +320,42 @@ def test_ctrl_c_keeps_finished_runs_and_says_how_many(write_spec, tmp_path):
 # --- chunks: how runs are handed to the workers ---------------------------------------------------
 
 
-class _RecordingExecutor(runner_module.SerialExecutor):
-    """Runs each chunk at once, in this process, and keeps the chunks it was given."""
+def _chunk_sizes(designs: int, reps: int, slots: int, shrink: bool):
+    tasks = (runner_module.Task(d, (d,), tuple((r, 1000 + r) for r in range(reps)))
+             for d in range(designs))
+    chunks = runner_module._Chunks(tasks, designs * reps, slots, shrink)
+    sent = []
+    while chunk := chunks.next():
+        sent.append(chunk)
+    assert chunks.unsent == 0
+    runs = [(t.design_id, r, seed) for chunk in sent for t in chunk for r, seed in t.replications]
+    # every run once, in design order, with its own seed
+    assert runs == [(d, r, 1000 + r) for d in range(designs) for r in range(reps)]
+    return chunks.size, [sum(len(t.replications) for t in chunk) for chunk in sent]
 
-    def __init__(self):
-        self.chunks = []
 
-    def submit(self, fn, /, *args, **kwargs):
-        if fn is runner_module.run_chunk:
-            self.chunks.append(args[1])
-        return super().submit(fn, *args, **kwargs)
+@pytest.mark.parametrize(("designs", "reps", "slots"), [
+    (100, 4, 2), (100, 1, 2), (50, 7, 2), (2, 40, 2), (3, 100, 8), (10, 10, 64), (1, 1, 2)])
+def test_chunks_hold_every_run_once_and_shrink_at_the_end_of_a_local_pool(designs, reps,
+                                                                         slots):
+    size, sizes = _chunk_sizes(designs, reps, slots, shrink=True)
+    assert size == max(1, min(16, designs * reps // (slots * 16)))
+    # whole design points up to `size` runs; a design point with more replications is split
+    assert max(sizes) <= (size + reps - 1 if reps <= size else size)
+    assert sizes[-min(len(sizes), 2 * slots):] == [1] * min(len(sizes), 2 * slots)
+    # without shrinking (Dask, an executor given by the caller) chunks keep their size
+    size, sizes = _chunk_sizes(designs, reps, slots, shrink=False)
+    assert max(sizes) <= (size + reps - 1 if reps <= size else size)
+    assert min(sizes[:-1], default=size) >= size
 
 
-@pytest.mark.parametrize(("approvals", "reps"), [(10, 7), (2, 40)])
-def test_chunks_shrink_at_the_end_and_hold_every_run_once(approvals, reps, write_spec, tmp_path,
-                                                          monkeypatch):
-    """Chunks of up to 16 runs (a design point with more replications is split), smaller near
-    the end so that the workers finish together; each run is sent once, with its own seed."""
-    spec = load_spec(write_spec(
-        SMALL.replace("values = [0.2, 0.6]",
-                      f"values = {[round(0.1 * (i + 1), 1) for i in range(approvals)]}")
-        .replace("steps = 3", "steps = 5").replace("replications = 2",
-                                                   f"replications = {reps}")))
-    metrics = {name: 1.0 for name in spec.metrics}
-    monkeypatch.setattr(runner_module, "_simulate", lambda scenario, seed, spec: (metrics, None))
-    executor = _RecordingExecutor()
-    report = run_sweep(spec, tmp_path / "out", executor=executor, slots=2, progress=False)
-    total = approvals * 5 * reps
-    assert report.ran == total
-    sizes = [sum(len(t.replications) for t in chunk) for chunk in executor.chunks]
-    assert sum(sizes) == total
-    chunk_runs = min(16, total // 32)
-    # whole design points up to chunk_runs (so at most chunk_runs + reps - 1), never more
-    assert max(sizes) <= (chunk_runs + reps - 1 if reps <= chunk_runs else chunk_runs)
-    assert sizes[-4:] == [1, 1, 1, 1]
-    sent = [(t.design_id, r, seed) for chunk in executor.chunks for t in chunk
-            for r, seed in t.replications]
-    assert sorted((d, r) for d, r, _ in sent) == [(d, r) for d in range(approvals * 5)
-                                                  for r in range(reps)]
-    by_rep = {}  # common random numbers: a replication's seed is the same in every chunk
-    for _, r, seed in sent:
-        assert by_rep.setdefault(r, seed) == seed
-    runs = runs_of(tmp_path / "out")
-    assert len(runs) == total and (runs["status"] == "ok").all()
+def test_a_pool_with_split_design_points_and_small_last_chunks_gives_the_serial_outcomes(
+        write_spec, tmp_path):
+    # 2 design points x 40 replications: chunks of 2 runs, split design points, single runs last
+    spec_path = write_spec(SMALL.replace("range = [0.3, 0.6]\nsteps = 3", "values = [0.45]")
+                           .replace("replications = 2", "replications = 40"))
+    serial = run_sweep(load_spec(spec_path), tmp_path / "serial", serial=True, progress=False)
+    pool = run_sweep(load_spec(spec_path), tmp_path / "pool", workers=2, progress=False)
+    assert serial.ran == pool.ran == 80 and serial.failed == pool.failed == 0
+    pd.testing.assert_frame_equal(runs_of(tmp_path / "pool"), runs_of(tmp_path / "serial"))
+    pd.testing.assert_frame_equal(series_of(tmp_path / "pool"), series_of(tmp_path / "serial"))
