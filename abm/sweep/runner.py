@@ -56,6 +56,10 @@ class Job:
     spec: SweepSpec
 
 
+# The most runs a chunk holds.
+MAX_CHUNK_RUNS = 16
+
+
 @dataclass(frozen=True)
 class Task:
     design_id: int
@@ -104,6 +108,49 @@ def run_chunk(job: Job, tasks: list[Task]) -> list[tuple[dict[str, Any], pa.Tabl
                 series = series.add_column(0, "design_id", keys).cast(SERIES_SCHEMA)
             out.append((row, series))
     return out
+
+
+class _Chunks:
+    """The chunks a sweep sends, in design order: whole design points up to `size` runs (about
+    four chunks per worker slot in flight, of roughly a second of work each); a design point
+    with more than MAX_CHUNK_RUNS replications is split (each run keeps its seed).
+
+    With `shrink` (a local process pool, where a chunk costs the parent about a millisecond),
+    chunks get smaller near the end, down to one run (design points split as needed): none
+    holds more than half a worker slot's share of the runs not yet sent, so that the workers
+    finish together instead of one running the last large chunk while the others idle. (On
+    Dask a task costs the scheduler tens of milliseconds, so there the chunks keep their
+    size.)"""
+
+    def __init__(self, tasks: Iterator[Task], runs: int, slots: int, shrink: bool):
+        self._tasks = tasks
+        self._split: deque[Task] = deque()  # the rest of a split design point, sent next
+        self.unsent = runs
+        self.slots = slots
+        self.shrink = shrink
+        self.size = max(1, min(MAX_CHUNK_RUNS, runs // (slots * 16)))
+
+    def next(self) -> list[Task]:
+        """The next chunk; empty once every run was sent."""
+        limit, most = self.size, MAX_CHUNK_RUNS
+        if self.shrink:
+            share = self.unsent // (2 * self.slots)
+            limit = max(1, min(limit, share))
+            most = max(limit, min(most, share))
+        chunk, size = [], 0
+        while size < limit:
+            task = self._split.popleft() if self._split else next(self._tasks, None)
+            if task is None:
+                break
+            if len(task.replications) > most:
+                take = most - size
+                self._split.appendleft(Task(task.design_id, task.values,
+                                            task.replications[take:]))
+                task = Task(task.design_id, task.values, task.replications[:take])
+            chunk.append(task)
+            size += len(task.replications)
+        self.unsent -= size
+        return chunk
 
 
 class SerialExecutor(cf.Executor):
@@ -425,9 +472,7 @@ def _run_locked(spec: SweepSpec, out: Path, store: RunStore, table: pd.DataFrame
                else _open_workers(workers, scheduler, serial))
     with context as pool, tqdm(total=n_designs * reps, initial=skipped, unit="run",
                                desc=spec.name, disable=not progress, smoothing=0.1) as bar:
-        # About four chunks per worker slot in flight; chunks of roughly a second of work.
-        chunk_runs = max(1, min(16, todo // (pool.slots * 16)))
-        source = tasks()
+        chunks = _Chunks(tasks(), todo, pool.slots, shrink=pool.restartable)
         in_flight: dict[cf.Future, list[Task]] = {}
         # Runs that were in flight when a pool worker died, one run a chunk, with the number
         # of deaths each has seen: at one they are retried, at two retried alone, and a run
@@ -435,11 +480,23 @@ def _run_locked(spec: SweepSpec, out: Path, store: RunStore, table: pd.DataFrame
         retry: deque[tuple[Task, int]] = deque()
         strikes: dict[cf.Future, int] = {}
 
-        def submit(chunk: list[Task], strike: int = 0) -> None:
-            future = pool.executor.submit(run_chunk, job, chunk)
+        refused = False  # a local pool refused a chunk: a worker died since the last wait
+
+        def submit(chunk: list[Task], strike: int = 0) -> bool:
+            nonlocal refused
+            try:
+                future = pool.executor.submit(run_chunk, job, chunk)
+            except cf.BrokenExecutor:
+                if not pool.restartable:
+                    raise
+                # never started: sent again, first, to the new pool (with the strikes it had)
+                retry.extendleft((task, strike) for task in reversed(chunk))
+                refused = True
+                return False
             in_flight[future] = chunk
             if strike:
                 strikes[future] = strike
+            return True
 
         def submit_more() -> None:
             while len(in_flight) < 4 * pool.slots:
@@ -450,17 +507,12 @@ def _run_locked(spec: SweepSpec, out: Path, store: RunStore, table: pd.DataFrame
                     if strike >= 2 and in_flight:
                         return
                     retry.popleft()
-                    submit([task], strike)
+                    if not submit([task], strike):
+                        return
                     continue
-                chunk, size = [], 0
-                for task in source:
-                    chunk.append(task)
-                    size += len(task.replications)
-                    if size >= chunk_runs:
-                        break
-                if not chunk:
+                chunk = chunks.next()
+                if not chunk or not submit(chunk):
                     return
-                submit(chunk)
 
         def blame(chunk: list[Task], strike: int, err: BaseException) -> None:
             """Runs of a chunk whose worker died: retry each alone, or record it as failed."""
@@ -503,7 +555,7 @@ def _run_locked(spec: SweepSpec, out: Path, store: RunStore, table: pd.DataFrame
         unhealthy_since = None
         try:
             submit_more()
-            while in_flight:
+            while in_flight or retry:
                 finished, _ = cf.wait(in_flight, timeout=min(1.0, flush_seconds),
                                       return_when=cf.FIRST_COMPLETED)
                 broken = False
@@ -520,6 +572,13 @@ def _run_locked(spec: SweepSpec, out: Path, store: RunStore, table: pd.DataFrame
                     bar.write("warning: a worker process died; its runs are run again",
                               file=sys.stderr)
                     pool.restart()
+                    refused = False
+                elif refused and not in_flight:
+                    # the pool broke with no chunk in flight (the chunks it refused wait)
+                    bar.write("warning: a worker process died; its runs are run again",
+                              file=sys.stderr)
+                    pool.restart()
+                    refused = False
                 if pool.healthy():
                     unhealthy_since = None
                 elif unhealthy_since is None:

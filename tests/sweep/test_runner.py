@@ -315,3 +315,119 @@ def test_ctrl_c_keeps_finished_runs_and_says_how_many(write_spec, tmp_path):
     parts = list((out / "runs.parts").glob("part-*.parquet"))
     assert kept == sum(pq.read_table(p).num_rows for p in parts) > 0
     assert _group_gone(process.pid, 10)
+
+
+# --- chunks: how runs are handed to the workers ---------------------------------------------------
+
+
+def _chunk_sizes(designs: int, reps: int, slots: int, shrink: bool):
+    tasks = (runner_module.Task(d, (d,), tuple((r, 1000 + r) for r in range(reps)))
+             for d in range(designs))
+    chunks = runner_module._Chunks(tasks, designs * reps, slots, shrink)
+    sent = []
+    while chunk := chunks.next():
+        sent.append(chunk)
+    assert chunks.unsent == 0
+    runs = [(t.design_id, r, seed) for chunk in sent for t in chunk for r, seed in t.replications]
+    # every run once, in design order, with its own seed
+    assert runs == [(d, r, 1000 + r) for d in range(designs) for r in range(reps)]
+    return chunks.size, [sum(len(t.replications) for t in chunk) for chunk in sent]
+
+
+@pytest.mark.parametrize(("designs", "reps", "slots"), [
+    (100, 4, 2), (100, 1, 2), (50, 7, 2), (2, 40, 2), (3, 100, 8), (10, 10, 64), (1, 1, 2)])
+def test_chunks_hold_every_run_once_and_shrink_at_the_end_of_a_local_pool(designs, reps,
+                                                                         slots):
+    size, sizes = _chunk_sizes(designs, reps, slots, shrink=True)
+    assert size == max(1, min(16, designs * reps // (slots * 16)))
+    # whole design points up to `size` runs; one with more than 16 replications is split
+    assert max(sizes) <= size - 1 + min(reps, 16)
+    # near the end, at most half a slot's share of what is left: the last chunks are single runs
+    left = designs * reps
+    for n in sizes:
+        assert n <= max(size - 1 + min(reps, 16, left // (2 * slots)), 1)
+        left -= n
+    assert sizes[-min(len(sizes), 2 * slots):] == [1] * min(len(sizes), 2 * slots)
+    # without shrinking (Dask, an executor given by the caller) chunks keep their size
+    size, sizes = _chunk_sizes(designs, reps, slots, shrink=False)
+    assert max(sizes) <= size - 1 + min(reps, 16)
+    assert min(sizes[:-1], default=size) >= size
+
+
+def test_a_pool_with_split_design_points_and_small_last_chunks_gives_the_serial_outcomes(
+        write_spec, tmp_path):
+    # 2 design points x 40 replications: chunks of 2 runs, split design points, single runs last
+    spec_path = write_spec(SMALL.replace("range = [0.3, 0.6]\nsteps = 3", "values = [0.45]")
+                           .replace("replications = 2", "replications = 40"))
+    serial = run_sweep(load_spec(spec_path), tmp_path / "serial", serial=True, progress=False)
+    pool = run_sweep(load_spec(spec_path), tmp_path / "pool", workers=2, progress=False)
+    assert serial.ran == pool.ran == 80 and serial.failed == pool.failed == 0
+    pd.testing.assert_frame_equal(runs_of(tmp_path / "pool"), runs_of(tmp_path / "serial"))
+    pd.testing.assert_frame_equal(series_of(tmp_path / "pool"), series_of(tmp_path / "serial"))
+
+
+class _BreakingPool(runner_module.cf.Executor):
+    """Stands in for a local process pool: runs chunks on a thread; its `breaks_at`-th chunk is
+    refused with BrokenProcessPool and every chunk not yet finished fails with it, as when a
+    worker of a process pool dies between two submissions."""
+
+    def __init__(self, breaks_at: int | None):
+        import threading
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._inner = ThreadPoolExecutor(1)
+        self._lock = threading.Lock()
+        self._open: list = []
+        self._chunks = 0
+        self.breaks_at = breaks_at
+        self.broken = False
+
+    def submit(self, fn, /, *args, **kwargs):
+        from concurrent.futures import Future
+        from concurrent.futures.process import BrokenProcessPool
+
+        with self._lock:
+            if self.broken:
+                raise BrokenProcessPool("broken")
+            if fn is runner_module.run_chunk:
+                self._chunks += 1
+                if self._chunks == self.breaks_at:
+                    self.broken = True
+                    for future in self._open:
+                        if not future.done():
+                            future.set_exception(BrokenProcessPool("a worker died"))
+                    raise BrokenProcessPool("a worker died")
+            mine = Future()
+            self._open.append(mine)
+
+        def done(inner):
+            with self._lock:
+                if not mine.done():
+                    mine.set_result(inner.result())
+
+        self._inner.submit(fn, *args, **kwargs).add_done_callback(done)
+        return mine
+
+    def shutdown(self, wait=True, *, cancel_futures=False):
+        self._inner.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
+@pytest.mark.parametrize("breaks_at", [1, 3])
+def test_a_pool_that_breaks_between_submissions_is_replaced_and_no_run_is_lost(
+        breaks_at, smoke_serial, tmp_path, monkeypatch, capsys):
+    """A worker may die after the last wait and before the next chunk is submitted: the pool
+    then refuses the chunk. The chunk (never started) goes to the new pool, with the chunks
+    that were in flight."""
+    pools = []
+
+    def pool(workers):
+        pools.append(_BreakingPool(breaks_at if not pools else None))
+        return pools[-1]
+
+    monkeypatch.setattr(runner_module, "_process_pool", pool)
+    report = run_sweep(SMOKE, tmp_path / "out", workers=2, progress=False)
+    assert len(pools) == 2 and pools[0].broken
+    assert (report.ran, report.failed, report.not_done) == (12, 0, 0)
+    assert "a worker process died; its runs are run again" in capsys.readouterr().err
+    pd.testing.assert_frame_equal(runs_of(tmp_path / "out"), runs_of(smoke_serial))
+    pd.testing.assert_frame_equal(series_of(tmp_path / "out"), series_of(smoke_serial))
