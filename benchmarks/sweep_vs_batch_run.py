@@ -26,6 +26,14 @@ Figures (each pair's ratio, then median, quartiles and range over the pairs):
   the same rise for batch_run;
 - parallel efficiency = the engine's 1-worker wall time / (2 x its 2-worker wall time), on
   `--eff-runs` runs, interleaved the same way;
+- the machine's ceiling for that figure: the same runs with no engine at all (`--child bare`:
+  a plain loop over the runs, computing the same metrics and series, in one process, or split
+  evenly between two processes forked at once, nothing written), 1 process against 2,
+  interleaved in the same pairs as the engine's trials (four trials a pair, the order reversed
+  every other pair). On two virtual CPUs of a shared host a run's CPU time rises when both
+  are busy, so the ceiling is under 1 whatever the engine does; the engine's efficiency over
+  the ceiling (pair by pair) is what the engine loses by itself (scheduling, the parent's
+  work, the tail of the sweep);
 - memory growth = the engine parent's peak at `--runs` / at a tenth of them (one trial each);
 - engine overhead per run = (1-worker wall time - the runs' own time in the worker) / runs.
 
@@ -199,6 +207,48 @@ def child_batch_run(spec_path: Path, out: Path, workers: int) -> dict:
             "halted_checksum": float(frame["buyers_halted"].sum())}
 
 
+def _bare_share(spec_path: Path, runs: list[tuple[tuple[float, float], int]], queue) -> None:
+    from abm.sweep import load_spec
+
+    spec = load_spec(spec_path)
+    function = spec.model_function
+    start = time.process_time()
+    scenarios = {}
+    for values, seed in runs:
+        if values not in scenarios:
+            scenarios[values] = spec.scenario_for(values)
+        result = function.run(scenarios[values], seed)
+        function.metric_values(result)
+        function.series_table(result)
+    queue.put(time.process_time() - start)
+
+
+def child_bare(spec_path: Path, out: Path, workers: int) -> dict:
+    """The same runs with no engine: split evenly (run i to process i mod workers) between
+    `workers` processes forked at once; nothing is written."""
+    import multiprocessing as mp
+
+    from abm.sweep import load_spec
+    from abm.sweep.spec import spec_seed_children
+
+    seeds = spec_seed_children(load_spec(spec_path))
+    runs = [((a, r), seed) for a in APPROVALS for r in REVIEW_WEEKS for seed in seeds]
+    context = mp.get_context("fork")
+    queue = context.Queue()
+    base = _rss_bytes()
+    started = time.perf_counter()
+    processes = [context.Process(target=_bare_share, args=(spec_path, runs[i::workers], queue))
+                 for i in range(workers)]
+    for process in processes:
+        process.start()
+    run_cpu = sum(queue.get() for _ in processes)
+    for process in processes:
+        process.join()
+    wall = time.perf_counter() - started
+    return {"wall_s": wall, "base_bytes": base, "peak_bytes": _peak_bytes(), "runs": len(runs),
+            "run_seconds": run_cpu, "parent_cpu_s": time.process_time()}
+
+
 def trial(kind: str, spec: Path, out: Path, workers: int, env: dict) -> dict:
     """One fresh child process; its wall time, the CPU time of it and its workers, the load."""
     command = [sys.executable, __file__, "--child", kind, "--spec", str(spec), "--out", str(out),
@@ -241,6 +291,22 @@ def interleaved(pairs: int, a: tuple, b: tuple, env: dict, folder: Path, tag: st
     return out
 
 
+def interleaved_efficiency(pairs: int, spec: Path, workers: int, env: dict, folder: Path
+                           ) -> tuple[list[tuple[dict, dict]], list[tuple[dict, dict]]]:
+    """`pairs` sets of four trials: the engine with 1 and with `workers` workers, and the bare
+    runs in 1 and in `workers` processes; the order reversed every other pair."""
+    sides = [("ours", 1), ("ours", workers), ("bare", 1), ("bare", workers)]
+    engine, ceiling = [], []
+    for i in range(pairs):
+        got = {}
+        for kind, n in (sides if i % 2 == 0 else sides[::-1]):
+            got[kind, n] = trial(kind, spec, folder / f"eff-{i}-{kind}-{n}", n, env)
+            print(f"eff pair {i + 1}: " + _line(kind, got[kind, n]), flush=True)
+        engine.append((got["ours", 1], got["ours", workers]))
+        ceiling.append((got["bare", 1], got["bare", workers]))
+    return engine, ceiling
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2)
@@ -250,13 +316,13 @@ def main() -> int:
                         help="interleaved 1-worker/2-worker pairs")
     parser.add_argument("--eff-runs", type=int, default=400, help="runs of each efficiency trial")
     parser.add_argument("--json", default=str(RESULTS / "sweep_vs_batch_run.json"))
-    parser.add_argument("--child", choices=["ours", "batch_run"])
+    parser.add_argument("--child", choices=["ours", "batch_run", "bare"])
     parser.add_argument("--spec")
     parser.add_argument("--out")
     args = parser.parse_args()
 
     if args.child:
-        run = child_ours if args.child == "ours" else child_batch_run
+        run = {"ours": child_ours, "batch_run": child_batch_run, "bare": child_bare}[args.child]
         print(json.dumps(run(Path(args.spec), Path(args.out), args.workers)))
         return 0
 
@@ -269,8 +335,8 @@ def main() -> int:
                  for n in (small, args.runs, args.eff_runs)}
         speed = interleaved(args.pairs, ("ours", specs[args.runs], args.workers),
                             ("batch_run", specs[args.runs], args.workers), env, folder, "speed")
-        efficiency = interleaved(args.eff_pairs, ("ours", specs[args.eff_runs], 1),
-                                 ("ours", specs[args.eff_runs], 2), env, folder, "eff")
+        efficiency, ceiling = interleaved_efficiency(args.eff_pairs, specs[args.eff_runs],
+                                                     args.workers, env, folder)
         growth_small = trial("ours", specs[small], folder / "growth-small", args.workers, env)
         print("growth: " + _line("ours", growth_small), flush=True)
 
@@ -278,7 +344,10 @@ def main() -> int:
     cpu_ratios = [br["cpu_s"] / ours["cpu_s"] for ours, br in speed]
     memory = [max(o["peak_bytes"] - o["base_bytes"], 0) / max(b["peak_bytes"] - b["base_bytes"], 1)
               for o, b in speed]
-    effs = [one["wall_s"] / (2 * two["wall_s"]) for one, two in efficiency]
+    n_w = args.workers
+    effs = [one["wall_s"] / (n_w * two["wall_s"]) for one, two in efficiency]
+    ceilings = [one["wall_s"] / (n_w * two["wall_s"]) for one, two in ceiling]
+    work = [one["cpu_s"] / two["cpu_s"] for one, two in efficiency]
     growth = statistics.median(o["peak_bytes"] for o, _ in speed) / growth_small["peak_bytes"]
     overheads = [(one["wall_s"] - one["run_seconds"]) / one["runs"] for one, _ in efficiency]
     per_run = [one["run_seconds"] / one["runs"] for one, _ in efficiency]
@@ -293,6 +362,9 @@ def main() -> int:
                                              for _, b in speed]),
         "memory_growth": growth,
         "parallel_efficiency": spread(effs),
+        "work_efficiency": spread(work),
+        "ceiling_efficiency": spread(ceilings),
+        "efficiency_over_ceiling": spread([e / c for e, c in zip(effs, ceilings, strict=True)]),
         "run_in_worker_ms": spread([x * 1000 for x in per_run]),
         "engine_overhead_per_run_ms": spread([x * 1000 for x in overheads]),
         "same_series": all(o == b for o, b in checks),
@@ -306,6 +378,10 @@ def main() -> int:
         print(f"efficiency pair {i + 1}: 1 worker {one['wall_s']:.2f} s (load "
               f"{one['load_before']:.2f}->{one['load_after']:.2f}), 2 workers {two['wall_s']:.2f} s"
               f" (load {two['load_before']:.2f}->{two['load_after']:.2f}): efficiency {e:.2f}")
+    for i, ((one, two), c) in enumerate(zip(ceiling, ceilings, strict=True)):
+        print(f"ceiling pair {i + 1}: bare runs in 1 process {one['wall_s']:.2f} s, in {n_w} "
+              f"{two['wall_s']:.2f} s: efficiency {c:.2f}; engine over ceiling "
+              f"{effs[i] / c:.2f}")
     s = summary
     print(f"same series on both sides (sum of weekly halted buyers): {s['halted_checksums']}")
     print(f"engine parent memory rise {s['memory_rise_ours_mib']['median']:.1f} MiB, batch_run "
@@ -323,6 +399,7 @@ def main() -> int:
         "summary": summary,
         "speed_trials": [{"engine": o, "batch_run": b} for o, b in speed],
         "efficiency_trials": [{"one_worker": o, "two_workers": t} for o, t in efficiency],
+        "ceiling_trials": [{"one_process": o, "two_processes": t} for o, t in ceiling],
         "growth_small_trial": growth_small,
     }
     path = write(args.json, record)
@@ -331,7 +408,9 @@ def main() -> int:
     print(f"RESULT speed_ratio={sr['median']:.2f} (iqr {sr['q1']:.2f}-{sr['q3']:.2f}, range "
           f"{sr['min']:.2f}-{sr['max']:.2f}) memory_ratio={s['memory_ratio']['median']:.2f} "
           f"memory_growth={growth:.2f} parallel_efficiency={pe['median']:.2f} (iqr "
-          f"{pe['q1']:.2f}-{pe['q3']:.2f}, range {pe['min']:.2f}-{pe['max']:.2f})")
+          f"{pe['q1']:.2f}-{pe['q3']:.2f}, range {pe['min']:.2f}-{pe['max']:.2f}) "
+          f"ceiling={s['ceiling_efficiency']['median']:.2f} "
+          f"over_ceiling={s['efficiency_over_ceiling']['median']:.2f}")
     return 0
 
 
