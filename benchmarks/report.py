@@ -74,20 +74,34 @@ def efficiency(name: str = "sweep_vs_batch_run") -> None:
     if d is None:
         return
     print(_head(d), "\n")
+    ceiling = d.get("ceiling_trials")
+    extra = (" bare, 1 process (s) | bare, 2 processes (s) | ceiling | engine / ceiling |"
+             if ceiling else "")
     print("| pair | order | 1 worker wall (s) | CPU share | load | 2 workers wall (s) | CPU share "
-          "| load | efficiency |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| load | efficiency |" + extra)
+    print("|---|---|---|---|---|---|---|---|---|" + ("---|---|---|---|" if ceiling else ""))
     for i, t in enumerate(d["efficiency_trials"]):
         one, two = t["one_worker"], t["two_workers"]
         order = "1 worker first" if i % 2 == 0 else "2 workers first"
-        print(f"| {i + 1} | {order} | {one['wall_s']:.1f} | {one['cpu_s'] / one['wall_s']:.2f} | "
-              f"{one['load_before']:.1f}-{one['load_after']:.1f} | {two['wall_s']:.1f} | "
-              f"{two['cpu_s'] / two['wall_s']:.2f} | {two['load_before']:.1f}-"
-              f"{two['load_after']:.1f} | {one['wall_s'] / (2 * two['wall_s']):.2f} |")
+        eff = one['wall_s'] / (2 * two['wall_s'])
+        row = (f"| {i + 1} | {order} | {one['wall_s']:.1f} | {one['cpu_s'] / one['wall_s']:.2f} | "
+               f"{one['load_before']:.1f}-{one['load_after']:.1f} | {two['wall_s']:.1f} | "
+               f"{two['cpu_s'] / two['wall_s']:.2f} | {two['load_before']:.1f}-"
+               f"{two['load_after']:.1f} | {eff:.2f} |")
+        if ceiling:
+            b1, b2 = ceiling[i]["one_process"], ceiling[i]["two_processes"]
+            c = b1["wall_s"] / (2 * b2["wall_s"])
+            row += f" {b1['wall_s']:.1f} | {b2['wall_s']:.1f} | {c:.2f} | {eff / c:.2f} |"
+        print(row)
     s = d["summary"]
     print()
     print(f"- parallel efficiency (1-worker wall / (2 x 2-worker wall)): "
           f"{_spread(s['parallel_efficiency'])}")
+    if ceiling:
+        print(f"- the machine's ceiling (the same runs with no engine, 1 process / (2 x 2 "
+              f"processes)): {_spread(s['ceiling_efficiency'])}")
+        print(f"- the engine's efficiency over the ceiling, pair by pair: "
+              f"{_spread(s['efficiency_over_ceiling'])}")
     work = [t["one_worker"]["cpu_s"] / t["two_workers"]["cpu_s"] for t in d["efficiency_trials"]]
     print(f"- work efficiency (1-worker CPU time / 2-worker CPU time, parent and workers; what "
           f"the second worker costs in work, whatever the load): {_spread(spread(work))}")

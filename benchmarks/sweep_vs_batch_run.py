@@ -27,8 +27,9 @@ Figures (each pair's ratio, then median, quartiles and range over the pairs):
 - parallel efficiency = the engine's 1-worker wall time / (2 x its 2-worker wall time), on
   `--eff-runs` runs, interleaved the same way;
 - the machine's ceiling for that figure: the same runs with no engine at all (`--child bare`:
-  a plain loop over the runs, computing the same metrics and series, in one process, or split
-  evenly between two processes forked at once, nothing written), 1 process against 2,
+  a plain loop over the runs, computing the same metrics and series, in one process, or the
+  design points dealt in turn to two processes forked at once, nothing written), 1 process
+  against 2,
   interleaved in the same pairs as the engine's trials (four trials a pair, the order reversed
   every other pair). On two virtual CPUs of a shared host a run's CPU time rises when both
   are busy, so the ceiling is under 1 whatever the engine does; the engine's efficiency over
@@ -224,28 +225,32 @@ def _bare_share(spec_path: Path, runs: list[tuple[tuple[float, float], int]], qu
 
 
 def child_bare(spec_path: Path, out: Path, workers: int) -> dict:
-    """The same runs with no engine: split evenly (run i to process i mod workers) between
-    `workers` processes forked at once; nothing is written."""
+    """The same runs with no engine: the design points dealt in turn to `workers` processes
+    forked at once (each builds a design point's scenario once, as the engine does, and runs
+    all its replications); nothing is written."""
     import multiprocessing as mp
 
     from abm.sweep import load_spec
     from abm.sweep.spec import spec_seed_children
 
     seeds = spec_seed_children(load_spec(spec_path))
-    runs = [((a, r), seed) for a in APPROVALS for r in REVIEW_WEEKS for seed in seeds]
+    points = [(a, r) for a in APPROVALS for r in REVIEW_WEEKS]
+    shares = [[(values, seed) for values in points[i::workers] for seed in seeds]
+              for i in range(workers)]
     context = mp.get_context("fork")
     queue = context.Queue()
     base = _rss_bytes()
     started = time.perf_counter()
-    processes = [context.Process(target=_bare_share, args=(spec_path, runs[i::workers], queue))
-                 for i in range(workers)]
+    processes = [context.Process(target=_bare_share, args=(spec_path, share, queue))
+                 for share in shares]
     for process in processes:
         process.start()
     run_cpu = sum(queue.get() for _ in processes)
     for process in processes:
         process.join()
     wall = time.perf_counter() - started
-    return {"wall_s": wall, "base_bytes": base, "peak_bytes": _peak_bytes(), "runs": len(runs),
+    return {"wall_s": wall, "base_bytes": base, "peak_bytes": _peak_bytes(),
+            "runs": sum(map(len, shares)),
             "run_seconds": run_cpu, "parent_cpu_s": time.process_time()}
 
 
