@@ -75,7 +75,7 @@ def efficiency(name: str = "sweep_vs_batch_run") -> None:
         return
     print(_head(d), "\n")
     ceiling = d.get("ceiling_trials")
-    extra = (" bare, 1 process (s) | bare, 2 processes (s) | ceiling | engine / ceiling |"
+    extra = (" bare, 1 process (s) | bare, 2 processes (s) | bare efficiency | engine / bare |"
              if ceiling else "")
     print("| pair | order | 1 worker wall (s) | CPU share | load | 2 workers wall (s) | CPU share "
           "| load | efficiency |" + extra)
@@ -98,10 +98,16 @@ def efficiency(name: str = "sweep_vs_batch_run") -> None:
     print(f"- parallel efficiency (1-worker wall / (2 x 2-worker wall)): "
           f"{_spread(s['parallel_efficiency'])}")
     if ceiling:
-        print(f"- the machine's ceiling (the same runs with no engine, 1 process / (2 x 2 "
-              f"processes)): {_spread(s['ceiling_efficiency'])}")
-        print(f"- the engine's efficiency over the ceiling, pair by pair: "
+        print(f"- bare efficiency (the same runs with no engine, design points dealt in turn "
+              f"to the processes; 1 process / (2 x 2 processes)): "
+              f"{_spread(s['ceiling_efficiency'])}")
+        print(f"- the engine's efficiency over the bare runs', pair by pair: "
               f"{_spread(s['efficiency_over_ceiling'])}")
+        trials = list(zip(d["efficiency_trials"], ceiling, strict=True))
+        one = [t["one_worker"]["wall_s"] / c["one_process"]["wall_s"] for t, c in trials]
+        two = [t["two_workers"]["wall_s"] / c["two_processes"]["wall_s"] for t, c in trials]
+        print(f"- the engine's wall time over the bare runs' (what the engine costs), pair by "
+              f"pair: 1 worker {_spread(spread(one))}; 2 workers {_spread(spread(two))}")
     work = [t["one_worker"]["cpu_s"] / t["two_workers"]["cpu_s"] for t in d["efficiency_trials"]]
     print(f"- work efficiency (1-worker CPU time / 2-worker CPU time, parent and workers; what "
           f"the second worker costs in work, whatever the load): {_spread(spread(work))}")

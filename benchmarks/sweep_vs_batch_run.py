@@ -26,15 +26,16 @@ Figures (each pair's ratio, then median, quartiles and range over the pairs):
   the same rise for batch_run;
 - parallel efficiency = the engine's 1-worker wall time / (2 x its 2-worker wall time), on
   `--eff-runs` runs, interleaved the same way;
-- the machine's ceiling for that figure: the same runs with no engine at all (`--child bare`:
+- a reference for that figure: the same runs with no engine at all (`--child bare`:
   a plain loop over the runs, computing the same metrics and series, in one process, or the
   design points dealt in turn to two processes forked at once, nothing written), 1 process
   against 2,
   interleaved in the same pairs as the engine's trials (four trials a pair, the order reversed
   every other pair). On two virtual CPUs of a shared host a run's CPU time rises when both
-  are busy, so the ceiling is under 1 whatever the engine does; the engine's efficiency over
-  the ceiling (pair by pair) is what the engine loses by itself (scheduling, the parent's
-  work, the tail of the sweep);
+  are busy, so even this is under 1; the engine's efficiency over it (pair by pair) shows
+  what the engine loses or gains by itself (the parent's work and the tail of the sweep
+  against dynamic balancing: the bare split is fixed in advance, and design points differ in
+  cost);
 - memory growth = the engine parent's peak at `--runs` / at a tenth of them (one trial each);
 - engine overhead per run = (1-worker wall time - the runs' own time in the worker) / runs.
 
