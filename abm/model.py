@@ -54,8 +54,7 @@ def rule_selections(classes: list[tuple[type, np.ndarray]], size: int) -> list:
 def as_slice(indices: np.ndarray) -> np.ndarray | slice:
     """`indices` as a slice when they are one ascending run of numbers (the same entries,
     read as a view), else themselves."""
-    if indices.size and indices[-1] - indices[0] + 1 == indices.size and (
-            indices.size == 1 or (np.diff(indices) == 1).all()):
+    if indices.size and (np.diff(indices) == 1).all():
         return slice(int(indices[0]), int(indices[-1]) + 1)
     return indices
 

@@ -176,3 +176,17 @@ def test_a_scenario_without_buyers_runs_and_balances(write_scenario):
     balance = result.material_balance()["widget"]
     assert balance["produced_t"] == 0.0 and balance["consumed_t"] == 0.0
     assert (result.prices.groupby("region")["price_usd_per_kg"].nunique() == 1).all()
+
+
+@given(st.lists(st.integers(0, 50), max_size=12, unique=True).map(sorted))
+def test_as_slice_reads_the_same_entries_as_the_indices(indices):
+    import numpy as np
+
+    from abm.model import as_slice
+
+    idx = np.array(indices, dtype=np.int64)
+    values = np.arange(100.0) * 1.5
+    at = as_slice(idx)
+    assert np.array_equal(values[at], values[idx])
+    run = len(indices) > 0 and indices == list(range(indices[0], indices[-1] + 1))
+    assert isinstance(at, slice) == run
