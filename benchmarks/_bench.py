@@ -53,10 +53,24 @@ def now_utc() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
+def check_output(path: str | Path) -> Path:
+    """`path`, if a benchmark may write it: a file under `results/benchmarks/` (the scripts'
+    own, rewritten each run) or one that does not exist yet; a user's file is never replaced.
+    Checked before measuring, so a refused name costs nothing."""
+    path = Path(path).resolve()
+    if path.exists() and path.parent != RESULTS.resolve():
+        raise SystemExit(f"{path} exists: name a new file (benchmarks replace only their own "
+                         f"files in {RESULTS})")
+    return path
+
+
 def write(path: str | Path, record: dict) -> Path:
-    """Write `record` (with the machine and the commit measured, as at the start) as JSON."""
-    path = Path(path)
+    """Write `record` (with the machine and the commit measured, as at the start) as JSON, whole
+    or not at all (a temporary file renamed over the target)."""
+    path = check_output(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     record = {**record, "commit": COMMIT_AT_START, "machine": machine()}
-    path.write_text(json.dumps(record, indent=1) + "\n")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(record, indent=1) + "\n")
+    os.replace(temporary, path)
     return path

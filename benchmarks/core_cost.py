@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _bench import RESULTS, ROOT, loadavg, now_utc, spread, write
+from _bench import RESULTS, ROOT, check_output, loadavg, now_utc, spread, write
 
 TIMER = """
 import json, statistics, sys, time, abm
@@ -59,6 +59,7 @@ def main() -> None:
     parser.add_argument("--json")
     args = parser.parse_args()
     path = args.json or RESULTS / f"core_cost_x{args.factor}.json"
+    check_output(path)
     started = now_utc()
     ref_commit = subprocess.run(["git", "rev-parse", "--short", args.ref], cwd=ROOT, check=True,
                                 capture_output=True, text=True).stdout.strip()

@@ -41,7 +41,7 @@ import time
 from pathlib import Path
 
 import psutil
-from _bench import RESULTS, loadavg, now_utc, spread, write
+from _bench import RESULTS, check_output, loadavg, now_utc, spread, write
 from sweep_vs_batch_run import POINTS, write_inputs
 
 BIN = Path(sys.executable).parent
@@ -105,6 +105,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--json", default=str(RESULTS / "dask_cluster.json"))
     args = parser.parse_args()
+    check_output(args.json)
     started = now_utc()
     replications = max(1, args.runs // POINTS)
     runs = replications * POINTS

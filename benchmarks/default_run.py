@@ -33,7 +33,7 @@ import sys
 import time
 
 import numpy as np
-from _bench import RESULTS, loadavg, now_utc, spread, write
+from _bench import RESULTS, check_output, loadavg, now_utc, spread, write
 
 SCENARIOS = ("baseline-2024", "history-2025")
 AIM_S = 0.2
@@ -67,6 +67,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.trials < 3:
         parser.error("--trials: expected at least 3")
+    check_output(args.json)
 
     import abm
     from abm.run import run

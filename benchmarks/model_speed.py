@@ -33,7 +33,7 @@ import subprocess
 import sys
 import time
 
-from _bench import RESULTS, loadavg, now_utc, spread, write
+from _bench import RESULTS, check_output, loadavg, now_utc, spread, write
 
 FACTORS = {"1e3": 5, "1e4": 49, "1e5": 493}
 
@@ -192,6 +192,7 @@ def main() -> int:
         print(json.dumps(run(*map(int, rest))))
         return 0
 
+    check_output(args.json)
     started = now_utc()
     default = in_child("default", args.repeats * 3)
     for name, d in default.items():

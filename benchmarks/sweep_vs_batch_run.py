@@ -59,7 +59,7 @@ import time
 from pathlib import Path
 
 import mesa
-from _bench import RESULTS, loadavg, now_utc, spread, write
+from _bench import RESULTS, check_output, loadavg, now_utc, spread, write
 
 from abm import ExportControlModel, load, override
 
@@ -332,6 +332,7 @@ def main() -> int:
         print(json.dumps(run(Path(args.spec), Path(args.out), args.workers)))
         return 0
 
+    check_output(args.json)
     started = now_utc()
     with tempfile.TemporaryDirectory(prefix="bench-sweep-") as tmp:
         folder = Path(tmp)
