@@ -31,7 +31,7 @@ from abm.agents.state import State
 from abm.market import accounting, adaptation, production, trade, use
 from abm.market.books import BuyerBook, ExporterBook, PairBook
 from abm.market.chips import ChipMarket
-from abm.market.clearing import update_prices
+from abm.market.clearing import PriceBook, export_prices, update_prices
 from abm.market.ledger import Ledger
 from abm.market.recorder import Recorder
 from abm.market.trade import BAN, LICENCE, QUOTA, REGIME_CODE
@@ -40,6 +40,9 @@ from abm.policy.pain import PainMeter
 from abm.scenario.config import CHINA_REGION, Event, Scenario
 
 REGIONS = (CHINA_REGION, "ROW")
+# Buyers plan for at most this many review rounds of a licence application (a probability of
+# approval near 0 would otherwise make the expected wait, and their orders, unbounded).
+MAX_EXPECTED_ROUNDS = 4.0
 
 
 def rule_selections(classes: list[tuple[type, np.ndarray]], size: int) -> list:
@@ -97,9 +100,6 @@ class ExportControlModel(mesa.Model):
             [[g.reference_price_usd_per_kg[r] for r in REGIONS] for g in goods]
         )
         self.price_usd_per_kg = self.reference_price.copy()
-        self.price_demand_sensitivity = np.array([g.demand_sensitivity for g in goods])[:, None]
-        self.price_inventory_sensitivity = np.array([g.inventory_sensitivity for g in goods])[:, None]
-        self.demand_elasticity = np.array([g.demand_elasticity for g in goods])
         self.demand_response_weeks = np.array([g.demand_response_weeks for g in goods])
         self.good_priority = np.array([g.allocation == "priority" for g in goods])
         self._policy_dirty = True
@@ -128,8 +128,6 @@ class ExportControlModel(mesa.Model):
         self.pair_spot_share = np.zeros(n_pairs)
         self.always_approve = np.ones(n_pairs)
         self.orders_t = self.buyers.mean_demand_t.copy()
-        self.refused_t = np.zeros(self.buyers.good.size)
-        self.refused_last_week_t = np.zeros(self.buyers.good.size)
         self.quota_used_t: dict[tuple[str, str, int], float] = {}
         self.produced_total_t = np.zeros(len(self.goods))
         self.consumed_total_t = np.zeros(len(self.goods))
@@ -141,8 +139,13 @@ class ExportControlModel(mesa.Model):
                 partner, _, good = key.partition(".")
                 self.states[state_code].set_tariff(partner, good or "*", rate)
         self._rebuild_policy()
-        trade.export_prices(self)
+        self.prices = PriceBook(self)
+        self.price_usd_per_kg = self.prices.spot
+        export_prices(self)
         self.pairs.base_landed_usd_per_kg = adaptation.landed_price_usd_per_kg(self)
+        self.buyer_base_price_usd_per_t = 1000.0 * np.bincount(
+            self.pairs.buyer, weights=self.pairs.share * self.pairs.base_landed_usd_per_kg,
+            minlength=self.buyers.good.size)
 
         self.events_applied: list[Event] = []
         self._event_handles = []
@@ -258,6 +261,9 @@ class ExportControlModel(mesa.Model):
             substitution_lead_weeks=by_sector("substitution_lead_weeks"),
             substitution_cost_usd_per_t=by_sector("substitution_cost_usd_per_t"),
             substitution_reversal_weeks=by_sector("substitution_reversal_weeks"),
+            value_added_share=by_sector("value_added_share"),
+            input_cost_share=by_sector("input_cost_share"),
+            final_demand_elasticity=by_sector("final_demand_elasticity"),
         )
         self.input_buyers = np.flatnonzero(self.buyers.feeds >= 0)
         self.inputs_per_maker = np.bincount(self.buyers.feeds[self.input_buyers],
@@ -279,9 +285,9 @@ class ExportControlModel(mesa.Model):
         self.inputs_at = as_slice(self.input_buyers)
         self.n_inputs = int(self.input_buyers.size)
         self.substitutes = bool(self.buyers.substitution_ceiling.any())
-        # Each buyer's good's demand response, fixed with the goods.
-        self.any_demand_elasticity = bool(self.demand_elasticity.any())
-        self.buyer_demand_elasticity = self.demand_elasticity[b.good]
+        # Final demand answers the product's price (the good's cost share times its landed
+        # price's rise), at the speed of the good's demand response.
+        self.any_demand_elasticity = bool((b.final_demand_elasticity * b.input_cost_share).any())
         self.buyer_demand_response_weeks = self.demand_response_weeks[b.good]
         # Buyers of each class get that class's rules (a subclass overrides a behaviour).
         classes: dict[type, list[int]] = {}
@@ -413,6 +419,9 @@ class ExportControlModel(mesa.Model):
             base_share=share.astype(float),
         )
         self.pairs.index(b, self.country_region, len(self.countries))
+        listed = np.array([cfg.sector(name).listed_grade_share for name in self.sectors])
+        self.pair_sector_listed_share = listed[self.pairs.sector] if listed.size else \
+            np.ones(self.pairs.buyer.size)
         self.exporters = ExporterBook(expected_orders_t=load, **self._exporter_args)
         self.input_maker_price_key = self.exporters.price_key[self.input_maker]
         del self._exporter_args
@@ -479,8 +488,9 @@ class ExportControlModel(mesa.Model):
         self.pair_regime = np.zeros(n, dtype=np.int64)
         self.pair_approval = np.ones(n)
         self.pair_wait_weeks = np.zeros(n)
-        self.pair_controlled_share = np.ones(n)
-        self.pair_hold_weeks = np.zeros(n)
+        self.pair_unlisted_approval = np.ones(n)
+        self.pair_listed_share = np.ones(n)
+        self.pair_files_unlisted = np.zeros(n, dtype=bool)
         self.pair_general = np.zeros(n, dtype=bool)
         self.pair_tariff = np.zeros(n)
         pair_good, pair_dest, pair_sector = p.good, p.destination, p.sector
@@ -494,20 +504,7 @@ class ExportControlModel(mesa.Model):
                 for destination in control.blocked_destinations:
                     self.pair_regime[mask & (pair_dest == self.country_index[destination])] = BAN
                 if control.regime == "licence":
-                    share = control.controlled_share
-                    self.pair_controlled_share[mask] = share
-                    self.pair_hold_weeks[mask] = control.customs_hold_weeks
-                    self.pair_wait_weeks[mask] = (
-                        share * control.review_weeks + (1 - share) * control.customs_hold_weeks
-                    )
-                    table = np.full((len(self.countries), len(self.sectors)), control.approval)
-                    for dest, prob in control.approval_by_destination.items():
-                        table[self.country_index[dest], :] = prob
-                    for sector, prob in control.approval_by_sector.items():
-                        if sector in self.sector_index:
-                            column = self.sector_index[sector]
-                            table[:, column] = np.minimum(table[:, column], prob)
-                    self.pair_approval[mask] = table[pair_dest[mask], pair_sector[mask]]
+                    self._licence_arrays(control, mask)
                     for licence in state.general_licences:
                         if licence.good != good or licence.until_week <= self.time:
                             continue
@@ -543,13 +540,57 @@ class ExportControlModel(mesa.Model):
         self.pair_quota = self.pair_regime == QUOTA
         self.pair_licence = self.pair_regime == LICENCE
         self.pair_licensed = self.pair_licence & ~self.pair_general  # not under a general licence
-        self.pair_held = self.pair_licensed & (self.pair_hold_weeks > 0)
+        # Licences in hand are only read on licensed links; applications of links that no
+        # longer need one (a general licence) are withdrawn: their orders may ship.
+        self.pairs.permitted_t[~self.pair_licensed] = 0.0
+        for state in self.states.values():
+            for office in state.offices.values():
+                pair, quantity_t = office.withdraw(~self.pair_licensed)
+                if pair.size:
+                    trade.release(self, pair, quantity_t)
         self.any_ban = bool(self.pair_banned.any())
         self.any_quota = bool(self.pair_quota.any())
         self.any_licensed = bool(self.pair_licensed.any())
         self.pair_expected_lead = self.pairs.lag_weeks + self.pair_wait_weeks
         self.pair_tariff_factor = 1.0 + self.pair_tariff
         self._policy_dirty = False
+
+    def _licence_arrays(self, control, mask: np.ndarray) -> None:
+        """Per link under `control` (a licence regime): the probability that an application of
+        a listed grade is approved (destination, then sector, then exporter), that of another
+        grade, the share of the link's tonnes in listed grades, whether the other grades are
+        filed too, and the expected wait until approval (review, and refiling after each
+        refusal: a geometric number of rounds)."""
+        p = self.pairs
+        table = np.full((len(self.countries), len(self.sectors)), control.approval)
+        for dest, prob in control.approval_by_destination.items():
+            table[self.country_index[dest], :] = prob
+        for sector, prob in control.approval_by_sector.items():
+            if sector in self.sector_index:
+                column = self.sector_index[sector]
+                table[:, column] = np.minimum(table[:, column], prob)
+        approval = table[p.destination[mask], p.sector[mask]]
+        if control.approval_by_exporter:
+            factor = np.ones(len(self.exporter_index))
+            for name, f in control.approval_by_exporter.items():
+                factor[self.exporter_index[name]] = f
+            approval = np.minimum(approval * factor[p.exporter[mask]], 1.0)
+        self.pair_approval[mask] = approval
+        self.pair_unlisted_approval[mask] = control.unlisted_approval
+        listed = (self.pair_sector_listed_share[mask] if control.scope == "listed_grades"
+                  else np.ones(int(mask.sum())))
+        self.pair_listed_share[mask] = listed
+        self.pair_files_unlisted[mask] = not control.grades_told_apart
+
+        def wait(prob):
+            rounds = np.divide(1.0, prob, out=np.full(prob.shape, MAX_EXPECTED_ROUNDS),
+                               where=prob > 1.0 / MAX_EXPECTED_ROUNDS)
+            return control.review_weeks + (rounds - 1.0) * (control.refile_weeks
+                                                             + control.review_weeks)
+
+        unlisted_wait = wait(np.full(listed.shape, control.unlisted_approval)) \
+            if not control.grades_told_apart else 0.0
+        self.pair_wait_weeks[mask] = listed * wait(approval) + (1.0 - listed) * unlisted_wait
 
     # --- the week ------------------------------------------------------------------------------
 
@@ -589,12 +630,9 @@ class ExportControlModel(mesa.Model):
 
     def _new_week_buffers(self) -> None:
         """Zero this week's flows in the arrays sized at construction (allocating them anew
-        every week costs more than the work on them at large populations); last week's
-        refusals become `refused_last_week_t`."""
+        every week costs more than the work on them at large populations)."""
         for array in (self.shipped_this_week, self.value_this_week, self.rent_this_week):
             array.fill(0.0)
-        self.refused_last_week_t, self.refused_t = self.refused_t, self.refused_last_week_t
-        self.refused_t.fill(0.0)
 
     def arrival_slot_by_lag(self) -> np.ndarray:
         """Goods shipped now with a lag of k weeks land in slot (steps + k) mod slots of the
@@ -606,11 +644,11 @@ class ExportControlModel(mesa.Model):
         return self._arrival_slot
 
     def release_applications(self, pair: np.ndarray, quantity_t: np.ndarray) -> None:
-        """Applications no longer controlled leave the queue and ship."""
+        """Applications no longer controlled leave the queue: their orders may ship."""
         trade.release(self, pair, quantity_t)
 
     def return_applications(self, pair: np.ndarray, quantity_t: np.ndarray) -> None:
-        """Applications refused or banned go back to the producers' stocks."""
+        """Applications withdrawn under a ban or quota: their orders lapse."""
         trade.give_back(self, pair, quantity_t)
 
     def pairs_of(self, cls: type, buyers: np.ndarray | slice) -> np.ndarray | slice:

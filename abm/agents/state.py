@@ -41,7 +41,6 @@ class State(mesa.Agent):
         self.strategy = strategy
         self.controls: dict[str, ExportControl] = {}
         self.offices: dict[str, LicenceOffice] = {}
-        self.customs_holds: dict[str, LicenceOffice] = {}
         self.tariffs: dict[tuple[str, str], float] = {}
         self.general_licences: list[GeneralLicence] = []
 
@@ -64,8 +63,8 @@ class State(mesa.Agent):
 
     def set_control(self, good: str, control: ExportControl) -> None:
         """Put `good` under `control` (or lift it with regime `none`). Applications pending
-        under a licence regime keep waiting under a new licence regime, ship at once when the
-        control is lifted, and go back to the exporters under a ban or quota."""
+        under a licence regime keep waiting under a new licence regime, may ship at once when
+        the control is lifted, and lapse under a ban or quota (the buyers order again)."""
         office = self.offices.get(good)
         if control.regime == "licence":
             if office is None:
@@ -79,37 +78,11 @@ class State(mesa.Agent):
                 self.model.release_applications(pair, quantity_t)
             else:
                 self.model.return_applications(pair, quantity_t)
-        self._set_customs_hold(good, control)
         if control.regime == "none":
             self.controls.pop(good, None)
         else:
             self.controls[good] = control
         self.model.policy_changed()
-
-    def _set_customs_hold(self, good: str, control: ExportControl) -> None:
-        """Customs holds the uncontrolled part of a licensed good while the regime says so.
-        When the regime is lifted held goods clear at once (under a ban they go back to the
-        exporters)."""
-        hold = self.customs_holds.get(good)
-        if control.regime == "licence":
-            # Goods already held clear at their due dates; new ones wait only while holding.
-            if control.customs_hold_weeks > 0 or hold is not None:
-                rules = ExportControl(
-                    review_weeks=control.customs_hold_weeks,
-                    review_cv=control.review_cv,
-                    review_capacity_t_per_week=control.review_capacity_t_per_week,
-                )
-                if hold is None:
-                    self.customs_holds[good] = LicenceOffice(rules)
-                else:
-                    hold.control = rules
-        elif hold is not None:
-            pair, quantity_t = hold.withdraw_all()
-            del self.customs_holds[good]
-            if control.regime == "ban":
-                self.model.return_applications(pair, quantity_t)
-            else:
-                self.model.release_applications(pair, quantity_t)
 
     def change_control(self, good: str, changes: dict[str, float]) -> None:
         """Change some fields of the regime on `good` (e.g. `approval_by_destination.USA`)."""

@@ -1,8 +1,9 @@
 """Accounting: material balance by stage, and the week's values by country.
 
 Material: for each good (each stage of the chain), initial stock + produced = used by final
-buyers + used as an input by producers + stocks (buyers', producers') + in transit + queued
-for licences or customs. Values (USD a week, by country): output lost and substitution costs
+buyers + used as an input by producers + stocks (buyers', producers') + in transit. A licence
+application holds an order, not goods (exporters make and ship once licensed), so nothing
+material waits in a licence queue. Values (USD a week, by country): output lost and substitution costs
 of its buyers; its producers' export sales at the usual margin and, separately, the licence
 rent (the gap between the price abroad and at home on licensed tonnes); its chipmakers'
 sales abroad and the revenue share paid to it.
@@ -14,7 +15,7 @@ import numpy as np
 
 
 def material_balance(model) -> dict[str, dict[str, float]]:
-    """By good: initial stock + produced, against use + stocks + in transit + queued (t)."""
+    """By good: initial stock + produced, against use + stocks + in transit (t)."""
     b, e = model.buyers, model.exporters
     n = len(model.goods)
     inputs = b.is_input
@@ -26,7 +27,6 @@ def material_balance(model) -> dict[str, dict[str, float]]:
         "input_inventory_t": np.bincount(b.good, weights=b.inventory_t * inputs, minlength=n),
         "exporter_inventory_t": np.bincount(e.good, weights=e.inventory_t, minlength=n),
         "in_transit_t": np.bincount(b.good, weights=b.transit_t.sum(axis=0), minlength=n),
-        "queued_t": np.bincount(b.good, weights=b.queued_t, minlength=n),
     }
     return {good: {name: float(v[i]) for name, v in parts.items()}
             for i, good in enumerate(model.goods)}
@@ -35,7 +35,7 @@ def material_balance(model) -> dict[str, dict[str, float]]:
 def stock_by_good(model) -> np.ndarray:
     b, e = model.buyers, model.exporters
     n = len(model.goods)
-    return (np.bincount(b.good, weights=b.inventory_t + b.transit_t.sum(axis=0) + b.queued_t,
+    return (np.bincount(b.good, weights=b.inventory_t + b.transit_t.sum(axis=0),
                         minlength=n)
             + np.bincount(e.good, weights=e.inventory_t, minlength=n))
 

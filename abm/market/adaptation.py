@@ -11,9 +11,10 @@ from abm.market.trade import TINY_T
 
 
 def landed_price_usd_per_kg(model) -> np.ndarray:
-    """Price at which each pair's goods reach the buyer: its region's price plus tariff."""
+    """Price at which each pair's goods reach the buyer: what it pays in its region (contract
+    and spot), plus tariff."""
     p = model.pairs
-    return np.take(model.price_usd_per_kg.reshape(-1), p.price_key) * model.pair_tariff_factor
+    return model.prices.transaction(p.contract_share, p.price_key) * model.pair_tariff_factor
 
 
 def adjust(model) -> None:
@@ -47,14 +48,22 @@ def adjust(model) -> None:
     landed_buyer = np.bincount(p.buyer, weights=p.share * ratio, minlength=b.good.size)
     final = model.final_at
     if model.any_demand_elasticity:
-        elasticity = model.buyer_demand_elasticity
-        response = model.buyer_demand_response_weeks
-        target_factor = np.maximum(landed_buyer, 1e-6) ** -elasticity
-        b.demand_factor += (target_factor - b.demand_factor) / response
+        # Final demand answers the product's price, which rises by the good's cost share
+        # times the rise of its landed price (magnets are a few percent of a car's cost).
+        product_price = np.maximum(1.0 + b.input_cost_share * (landed_buyer - 1.0), 1e-6)
+        target_factor = product_price ** -b.final_demand_elasticity
+        b.demand_factor += (target_factor - b.demand_factor) / model.buyer_demand_response_weeks
 
     short = np.divide(b.need_t - b.used_t, b.need_t, out=np.zeros(b.good.size),
                       where=b.need_t > TINY_T)
-    b.pressure += (np.maximum(short, landed_buyer - 1.0) - b.pressure) / market.pressure_memory_weeks
+    # A price rise presses a buyer to adapt in proportion to what adapting costs: a premium
+    # over its usual landed price as large as the substitute's extra cost per tonne is full
+    # pressure.
+    premium_usd_per_t = (landed_buyer - 1.0) * model.buyer_base_price_usd_per_t
+    price_pressure = np.divide(premium_usd_per_t, b.substitution_cost_usd_per_t,
+                               out=np.maximum(landed_buyer - 1.0, 0.0),
+                               where=b.substitution_cost_usd_per_t > 0)
+    b.pressure += (np.maximum(short, price_pressure) - b.pressure) / market.pressure_memory_weeks
     if model.substitutes:
         for cls, idx in model.buyer_rules:
             b.substituted[idx] = cls.substituted_share(

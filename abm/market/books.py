@@ -40,10 +40,13 @@ class BuyerBook:
     substitution_lead_weeks: np.ndarray
     substitution_cost_usd_per_t: np.ndarray
     substitution_reversal_weeks: np.ndarray
+    value_added_share: np.ndarray
+    input_cost_share: np.ndarray
+    final_demand_elasticity: np.ndarray
     demand_factor: np.ndarray = field(init=False)
     alert: np.ndarray = field(init=False)
     cover_weeks: np.ndarray = field(init=False)
-    queued_t: np.ndarray = field(init=False)
+    queued_t: np.ndarray = field(init=False)  # of its orders, tonnes waiting for a licence
     demand_t: np.ndarray = field(init=False)
     need_t: np.ndarray = field(init=False)
     used_t: np.ndarray = field(init=False)
@@ -52,7 +55,8 @@ class BuyerBook:
     halted_weeks: np.ndarray = field(init=False)
     substituted: np.ndarray = field(init=False)
     pressure: np.ndarray = field(init=False)
-    output_lost_usd: np.ndarray = field(init=False)
+    output_lost_usd: np.ndarray = field(init=False)  # gross output lost this week
+    value_added_lost_usd: np.ndarray = field(init=False)
     substitution_cost_usd: np.ndarray = field(init=False)
     price_key: np.ndarray = field(init=False)  # good * N_REGIONS + region, fixed
 
@@ -72,6 +76,7 @@ class BuyerBook:
         self.substituted = np.zeros(n)
         self.pressure = np.zeros(n)
         self.output_lost_usd = np.zeros(n)
+        self.value_added_lost_usd = np.zeros(n)
         self.substitution_cost_usd = np.zeros(n)
 
     @property
@@ -117,7 +122,9 @@ class PairBook:
     foreign: np.ndarray
     base_share: np.ndarray
     share: np.ndarray = field(init=False)
-    backlog_t: np.ndarray = field(init=False)
+    backlog_t: np.ndarray = field(init=False)  # orders not yet shipped
+    permitted_t: np.ndarray = field(init=False)  # of which licensed (or free) to ship
+    pending_t: np.ndarray = field(init=False)  # of which waiting for a licence decision
     ordered_t: np.ndarray = field(init=False)  # smoothed weekly orders
     shipped_t: np.ndarray = field(init=False)  # smoothed weekly shipments
     base_landed_usd_per_kg: np.ndarray = field(init=False)
@@ -135,6 +142,8 @@ class PairBook:
     def __post_init__(self):
         self.share = self.base_share.copy()
         self.backlog_t = np.zeros(self.buyer.size)
+        self.permitted_t = np.zeros(self.buyer.size)
+        self.pending_t = np.zeros(self.buyer.size)
 
     def index(self, buyers: BuyerBook, country_region: np.ndarray, n_countries: int) -> None:
         """Fix each link's good, destination, sector and price keys from its buyer."""

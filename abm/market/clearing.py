@@ -1,18 +1,43 @@
-"""Regional prices that clear: the GCMat rule (excess demand and inventory gap), no anchor.
+"""Regional prices anchored by cost, arbitrage and a demand schedule.
 
-Each good has a price inside China (`CHN`) and one outside (`ROW`). Every week, in each region,
+Each good has a spot price inside China (`CHN`) and one outside (`ROW`), and a contract price
+in each that follows spot with a lag. Every week, for each good and region r:
 
-    d log p = demand_sensitivity * excess_demand + inventory_sensitivity * inventory_gap
+1. **Supply (cost).** The region's producers' marginal cost rises with their capacity use u
+   (output over capacity) with constant supply elasticity eta; the long-run price is marginal
+   cost plus the margin, which at the start's capacity use u0 is the reference price:
 
-where excess_demand is (orders placed, less those that replace refused applications, - goods
-shipped to the region) / usual weekly demand and
-inventory_gap is (target stock - stock) / target stock, stocks being buyers' and producers'
-inventories in the region (buyers' input stocks included, and goods waiting for an export
-licence counted where they physically are: in the exporting region). Nothing pulls a price back to its
-old level: it stops moving only when orders are met and stocks are at target. When exports
-from China are blocked, orders abroad go unshipped (the price outside rises) while the goods
-that cannot leave pile up in Chinese producers' stocks (the price inside falls) until producers
-cut output and Chinese buyers, facing the lower price, use more.
+       cost_anchor_r = reference_r * (u_r / u0_r) ** (1 / eta)
+
+2. **Arbitrage.** Goods flow from the cheaper region until the gap is the usual trade margin
+   (the ratio of reference prices) plus the wedge a licence creates: the expected wait for a
+   licence (review and refiling after refusals, weeks) times the carrying cost of the goods:
+
+       parity_r = spot_other * (reference_r / reference_other) * (1 + carrying_cost * wait_r / 52)
+
+   The anchor is the lower of the two (a region with no producers takes parity; one that
+   imports nothing takes its cost).
+
+3. **Scarcity.** The region's free stocks (buyers' stocks and goods in transit to them, and
+   producers' stocks) against their targets (buyers' target cover and usual transit, producers'
+   target stock) give a shortage s (negative for an overhang). Goods waiting for an export
+   licence are sold goods awaiting a permit: counted once, as queued (`queued_t`), and in
+   neither region's free stocks. A shortage is rationed along the buyers' demand schedule of
+   short-run elasticity epsilon; an overhang is cleared along the producers' supply schedule
+   (they cut output rather than give goods away):
+
+       target_r = anchor_r * (1 - s_r) ** (-1 / epsilon)   (s > 0), capped at the value added a
+                                                            buyer loses per kg when it halts
+       target_r = anchor_r * (1 - s_r) ** (-1 / eta)       (s < 0)
+
+   While a licence limits quantity, the gap between the regions' prices is this rationing
+   rent, not a carrying cost; it is bounded by what buyers lose by halting, and, as buyers
+   adapt away from the good (`Sector.substitution_*`), the shortage itself shrinks.
+
+The spot price moves a 1/`price_adjust_weeks` share of the way (in logs) toward the target
+each week, and the contract price a 1/`contract_lag_weeks` share toward spot. Nothing pulls a
+price toward an old level: under constant policy the stocks, capacity use and waits settle, and
+so do prices; when a control is lifted the wait and the shortage vanish and the gap closes.
 """
 
 from __future__ import annotations
@@ -20,46 +45,135 @@ from __future__ import annotations
 import numpy as np
 
 from abm.market.books import N_REGIONS
-from abm.market.trade import export_prices
 
-MAX_WEEKLY_LOG_CHANGE = 0.5
+MAX_SHORTAGE = 0.95  # a region short of 95% of its target stock: the schedule's far end
+CHN, ROW = 0, 1
 
 
-def excess_demand_and_gap(model) -> tuple[np.ndarray, np.ndarray]:
-    """Excess demand and inventory gap by (good, region), as arrays [n_goods, 2]."""
+class PriceBook:
+    """Prices and the fixed quantities the price rule reads (built once per model)."""
+
+    def __init__(self, model):
+        goods = model.config.goods
+        n = len(goods)
+        self.reference = model.reference_price
+        self.spot = self.reference.copy()
+        self.contract = self.reference.copy()
+        self.supply_elasticity = np.array([g.supply_elasticity for g in goods])[:, None]
+        self.demand_elasticity = np.array([g.price_elasticity_of_demand for g in goods])[:, None]
+        self.adjust = 1.0 / np.array([g.price_adjust_weeks for g in goods])[:, None]
+        self.contract_adjust = 1.0 / np.array([g.contract_lag_weeks for g in goods])[:, None]
+        self.carrying_per_week = np.array([g.carrying_cost_per_year for g in goods])[:, None] / 52.0
+        self.margin = np.array([g.margin for g in goods])
+        e, b, p = model.exporters, model.buyers, model.pairs
+        size = n * N_REGIONS
+        capacity = np.bincount(e.price_key, weights=e.capacity_t, minlength=size)
+        use = np.bincount(e.price_key, weights=e.expected_orders_t, minlength=size)
+        self.base_use = np.divide(use, capacity, out=np.zeros(size),
+                                  where=capacity > 0).reshape(n, N_REGIONS)
+        self.has_producers = (self.base_use > 0)
+        # Which regions import each good from the other (arbitrage applies only there).
+        imports = np.zeros(size, dtype=bool)
+        cross = p.origin_price_key != p.price_key
+        imports[p.price_key[cross]] = True
+        self.imports = imports.reshape(n, N_REGIONS)
+        # The demand side's cap: value added lost per kg a buyer lacks (final buyers), or the
+        # value of the output an input buyer's producer loses per kg of the input, weighted by
+        # usual demand.
+        value = b.value_usd_per_t * b.value_added_share / 1000.0
+        if model.n_inputs:
+            maker_price = np.take(self.reference.reshape(-1), model.input_maker_price_key)
+            value[model.inputs_at] = np.divide(
+                maker_price, model.input_content_t_per_t,
+                out=np.full(model.n_inputs, np.inf), where=model.input_content_t_per_t > 0)
+        weight = b.mean_demand_t
+        total = np.bincount(b.price_key, weights=weight, minlength=size)
+        capped = np.bincount(b.price_key, weights=weight * np.minimum(value, 1e12), minlength=size)
+        cap = np.divide(capped, total, out=np.full(size, np.inf), where=total > 0)
+        cap = np.where(cap > 0, cap, np.inf)
+        self.cap = np.maximum(cap.reshape(n, N_REGIONS), self.reference)
+        self.shortage = np.zeros((n, N_REGIONS))
+        self.target_price = self.reference.copy()
+
+    def transaction(self, contract_share: np.ndarray, price_key: np.ndarray) -> np.ndarray:
+        """Price paid on each entry (USD/kg): `contract_share` at the contract price of the
+        region `price_key` names, the rest at spot."""
+        spot = np.take(self.spot.reshape(-1), price_key)
+        contract = np.take(self.contract.reshape(-1), price_key)
+        return contract_share * contract + (1.0 - contract_share) * spot
+
+
+def shortage(model) -> np.ndarray:
+    """Shortage of each (good, region)'s stocks against their targets (share; negative: an
+    overhang), as an array [n_goods, 2]."""
     b, p, e = model.buyers, model.pairs, model.exporters
-    size = len(model.goods) * N_REGIONS
-    key_b, key_e = b.price_key, e.price_key
-    usual = model.usual_demand_t  # this week's, from the buyers' orders
-    demand = np.bincount(key_b, weights=usual, minlength=size)
-    # Orders that replace refused applications are not new demand.
-    orders = np.bincount(key_b, weights=model.orders_t - model.refused_last_week_t, minlength=size)
-    shipped = np.bincount(p.price_key, weights=model.shipped_this_week, minlength=size)
-    stock = (np.bincount(key_b, weights=b.inventory_t, minlength=size)
-             + np.bincount(key_e, weights=e.inventory_t, minlength=size)).astype(float, copy=False)
-    # Goods waiting for a licence or in customs are still in the exporting country's
-    # warehouses: they weigh on its market, not the buyer's.
-    if b.queued_t.any():
-        held = np.where(model.pair_licence, p.share, 0.0)
-        total = np.bincount(p.buyer, weights=held, minlength=b.good.size)
-        part = np.divide(held, total[p.buyer], out=np.zeros_like(held),
-                         where=total[p.buyer] > 0) * b.queued_t[p.buyer]
-        stock += np.bincount(p.origin_price_key, weights=part, minlength=size)
-    # (bincount of no weights at all is integer: float without a copy when it is not)
-    target = np.bincount(key_b, weights=b.cover_weeks * usual, minlength=size).astype(
-        float, copy=False)
-    target += np.bincount(key_e, weights=e.inventory_weeks * e.expected_orders_t, minlength=size)
-    excess = np.divide(orders - shipped, demand, out=np.zeros(size), where=demand > 1e-9)
-    gap = np.divide(target - stock, target, out=np.zeros(size), where=target > 1e-9)
-    return excess.reshape(-1, N_REGIONS), gap.reshape(-1, N_REGIONS)
+    n = len(model.goods)
+    size = n * N_REGIONS
+    usual = model.usual_demand_t
+    lead = np.bincount(p.buyer, weights=p.share * p.lag_weeks, minlength=b.good.size)
+    target = np.bincount(b.price_key, weights=usual * (b.cover_weeks + lead), minlength=size)
+    target += np.bincount(e.price_key, weights=e.inventory_weeks * e.expected_orders_t,
+                          minlength=size)
+    held = np.bincount(b.price_key, weights=b.inventory_t + b.transit_t.sum(axis=0),
+                       minlength=size)
+    held += np.bincount(e.price_key, weights=e.inventory_t, minlength=size)
+    s = np.divide(target - held, target, out=np.zeros(size), where=target > 1e-9)
+    return np.minimum(s, MAX_SHORTAGE).reshape(n, N_REGIONS)
+
+
+def licence_wait_weeks(model) -> np.ndarray:
+    """Expected licence wait on the goods each (good, region) imports (weeks), weighted by the
+    links' usual flows; 0 where nothing is licensed."""
+    p, b = model.pairs, model.buyers
+    n = len(model.goods)
+    size = n * N_REGIONS
+    if not model.any_licensed:
+        return np.zeros((n, N_REGIONS))
+    flow = b.mean_demand_t[p.buyer] * p.share * (p.origin_price_key != p.price_key)
+    total = np.bincount(p.price_key, weights=flow, minlength=size)
+    waited = np.bincount(p.price_key, weights=flow * model.pair_wait_weeks, minlength=size)
+    return np.divide(waited, total, out=np.zeros(size), where=total > 1e-12).reshape(n, N_REGIONS)
 
 
 def update_prices(model) -> None:
-    excess, gap = excess_demand_and_gap(model)
-    change = model.price_demand_sensitivity * excess + model.price_inventory_sensitivity * gap
-    change = np.minimum(np.maximum(change, -MAX_WEEKLY_LOG_CHANGE), MAX_WEEKLY_LOG_CHANGE)
-    model.price_usd_per_kg = model.price_usd_per_kg * np.exp(change)
-    if model.config.market.export_price_parity:
-        parity = model.price_usd_per_kg[:, 0] * model.reference_price[:, 1] / model.reference_price[:, 0]
-        model.price_usd_per_kg[:, 1] = np.maximum(model.price_usd_per_kg[:, 1], parity)
+    book: PriceBook = model.prices
+    e = model.exporters
+    n = len(model.goods)
+    size = n * N_REGIONS
+    capacity = np.bincount(e.price_key, weights=e.capacity_t, minlength=size)
+    produced = np.bincount(e.price_key, weights=e.produced_t, minlength=size)
+    use = np.divide(produced, capacity, out=np.zeros(size), where=capacity > 0).reshape(n, -1)
+    ratio = np.divide(use, book.base_use, out=np.ones_like(use), where=book.has_producers)
+    cost_anchor = np.where(book.has_producers,
+                           book.reference * np.maximum(ratio, 1e-3) ** (1.0 / book.supply_elasticity),
+                           np.inf)
+    other = book.spot[:, ::-1] * book.reference / book.reference[:, ::-1]
+    parity = other * (1.0 + book.carrying_per_week * licence_wait_weeks(model))
+    parity = np.where(book.imports, parity, np.inf)
+    anchor = np.minimum(cost_anchor, parity)
+    anchor = np.where(np.isfinite(anchor), anchor, book.spot)
+    s = shortage(model)
+    book.shortage = s
+    # A shortage is rationed along the buyers' demand schedule; an overhang is cleared along
+    # the producers' supply schedule (they cut output rather than give goods away).
+    elasticity = np.where(s > 0, book.demand_elasticity, book.supply_elasticity)
+    target = np.minimum(anchor * (1.0 - s) ** (-1.0 / elasticity), book.cap)
+    book.target_price = target
+    log_spot = np.log(book.spot)
+    book.spot = np.exp(log_spot + book.adjust * (np.log(target) - log_spot))
+    book.contract = book.contract + book.contract_adjust * (book.spot - book.contract)
+    model.price_usd_per_kg = book.spot
     export_prices(model)
+
+
+def export_prices(model) -> None:
+    """Each link's price this week (USD/kg): what its buyer pays in its region (its sector's
+    contract share at the contract price, the rest at spot), net of the usual margin between
+    the origin's region and the buyer's (the ratio of reference prices): the exporter's
+    price. And the origin's home price (its spot price)."""
+    p, book = model.pairs, model.prices
+    paid = book.transaction(p.contract_share, p.price_key)
+    reference = book.reference.reshape(-1)
+    margin = np.take(reference, p.origin_price_key) / np.take(reference, p.price_key)
+    model.pair_export_price = paid * margin
+    model.pair_home_price = np.take(book.spot.reshape(-1), p.origin_price_key)

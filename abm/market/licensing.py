@@ -1,9 +1,16 @@
-"""The licence office of one State for one good: a queue of applications, reviewed FIFO.
+"""The licence office of one State for one good: a queue of applications, reviewed in order.
 
-Each application is one shipment batch (exporter -> buyer, tonnes). It becomes due for review
-`review` weeks after it was filed (drawn from a gamma distribution around the regime's mean),
-and due applications are decided in order of due time until the week's review capacity (tonnes)
-is used. A decided application is approved with the probability of its destination and sector.
+An *application* is one exporter's request to ship one batch to one buyer (a count, carrying
+tonnes): each week an exporter files one application per buyer link and grade it ships
+under licence. An application becomes due `review` weeks after it was filed (gamma
+distributed around the regime's mean), and due applications are decided in order of due time,
+at most `review_capacity_per_week` of them a week (the office's staff decide applications, not
+tonnes). A decided application is approved with the probability of its destination, sector,
+exporter and grade (`abm.model.ExportControlModel` derives it per link from the regime), or
+refused: the exporter files it again after `refile_weeks`, as a new application with a new
+review. The goods stay with the exporter meanwhile, counted once (as queued, never also as
+stock on sale); the buyer counts them as on order.
+
 The office holds arrays of pending applications only; decided ones leave the queue.
 """
 
@@ -17,17 +24,20 @@ from abm.scenario.config import ExportControl
 
 # Applications are kept in the order they were filed (appended when filed; deciding one keeps
 # the others' order), so an application's position is its place in the queue.
-_FIELDS = ("due", "filed", "quantity_t", "pair")
+_FIELDS = ("due", "filed", "quantity_t", "pair", "listed")
 
 
 @dataclass
 class Decisions:
-    """Applications decided this week: approved and refused quantities by pair index."""
+    """Applications decided this week, one entry each: approved ones (pair, tonnes, listed
+    grade or not) and refused ones (pair, tonnes, listed grade or not, refiled)."""
 
     approved_pair: np.ndarray
     approved_t: np.ndarray
+    approved_listed: np.ndarray
     refused_pair: np.ndarray
     refused_t: np.ndarray
+    refused_listed: np.ndarray
     waited_weeks: np.ndarray
 
 
@@ -38,7 +48,18 @@ def _read_only(array: np.ndarray) -> np.ndarray:
 
 # A week in which nothing was due (shared: its arrays are empty and read-only).
 NOTHING_DECIDED = Decisions(*(_read_only(np.empty(0, dtype=dtype))
-                              for dtype in (np.int64, float, np.int64, float, float)))
+                              for dtype in (np.int64, float, bool, np.int64, float, bool, float)))
+
+
+def review_weeks(control: ExportControl, n: int, rng) -> np.ndarray:
+    """Review times of `n` applications (weeks): gamma with the regime's mean and spread."""
+    mean, cv = control.review_weeks, control.review_cv
+    if mean <= 0:
+        return np.zeros(n)
+    if cv <= 0:
+        return np.full(n, mean)
+    shape = 1.0 / cv**2
+    return rng.gamma(shape, mean / shape, size=n)
 
 
 class LicenceOffice:
@@ -50,6 +71,7 @@ class LicenceOffice:
         self.filed = np.empty(0)
         self.quantity_t = np.empty(0)
         self.pair = np.empty(0, dtype=np.int64)
+        self.listed = np.empty(0, dtype=bool)
 
     @property
     def backlog_t(self) -> float:
@@ -59,50 +81,72 @@ class LicenceOffice:
     def backlog_applications(self) -> int:
         return int(self.quantity_t.size)
 
-    def file(self, now: float, pair: np.ndarray, quantity_t: np.ndarray, rng) -> None:
-        """File one application per pair for `quantity_t`; review times drawn from `rng`."""
+    def file(self, now: float, pair: np.ndarray, quantity_t: np.ndarray, listed: np.ndarray,
+             rng) -> None:
+        """File one application per entry (pair, tonnes, listed grade or not)."""
         if pair.size == 0:
             return
-        mean = self.control.review_weeks
-        cv = self.control.review_cv
-        if mean <= 0:
-            review = np.zeros(pair.size)
-        elif cv <= 0:
-            review = np.full(pair.size, mean)
-        else:
-            shape = 1.0 / cv**2
-            review = rng.gamma(shape, mean / shape, size=pair.size)
+        review = review_weeks(self.control, pair.size, rng)
         self.due = np.concatenate([self.due, now + review])
         self.filed = np.concatenate([self.filed, np.full(pair.size, now)])
         self.quantity_t = np.concatenate([self.quantity_t, quantity_t])
         self.pair = np.concatenate([self.pair, pair])
+        self.listed = np.concatenate([self.listed, np.broadcast_to(listed, pair.shape)])
 
-    def review(self, now: float, approval_p: np.ndarray, rng) -> Decisions:
-        """Decide due applications up to capacity. `approval_p[pair]` is each pair's
-        probability of approval under the current policy."""
+    def review(self, now: float, approval_listed: np.ndarray, approval_unlisted: np.ndarray,
+               rng) -> Decisions:
+        """Decide due applications up to capacity. `approval_listed[pair]` and
+        `approval_unlisted[pair]` are each link's probabilities of approval for an
+        application of a listed grade and of another grade, under the current policy.
+        Refused applications are filed again (`refile_weeks` later, a new review)."""
         due_idx = (self.due <= now).nonzero()[0]
         if due_idx.size == 0:
             return NOTHING_DECIDED
         # By due time; applications due together in the order they were filed (a stable sort
         # keeps their positions' order).
         due_idx = due_idx[np.argsort(self.due[due_idx], kind="stable")]
-        due_t = self.quantity_t[due_idx]
-        cumulative_before = np.cumsum(due_t) - due_t
-        decided = due_idx[cumulative_before < self.control.review_capacity_t_per_week]
-        approved = rng.random(decided.size) < approval_p[self.pair[decided]]
-        yes, no = decided[approved], decided[~approved]
+        capacity = self.control.review_capacity_per_week
+        if due_idx.size > capacity:
+            due_idx = due_idx[: int(capacity)]
+        pair, listed, quantity = self.pair[due_idx], self.listed[due_idx], self.quantity_t[due_idx]
+        p = np.where(listed, approval_listed[pair], approval_unlisted[pair])
+        large = self.control.large_application_t
+        if large > 0:
+            p = np.where(quantity > large, p * self.control.large_application_factor, p)
+        approved = rng.random(due_idx.size) < p
+        yes, no = due_idx[approved], due_idx[~approved]
         out = Decisions(
-            approved_pair=self.pair[yes],
-            approved_t=self.quantity_t[yes],
-            refused_pair=self.pair[no],
-            refused_t=self.quantity_t[no],
-            waited_weeks=now - self.filed[decided],
+            approved_pair=self.pair[yes], approved_t=self.quantity_t[yes],
+            approved_listed=self.listed[yes],
+            refused_pair=self.pair[no], refused_t=self.quantity_t[no],
+            refused_listed=self.listed[no],
+            waited_weeks=now - self.filed[due_idx],
         )
+        # Approved applications leave the queue; refused ones are filed again.
         keep = np.ones(self.due.size, dtype=bool)
-        keep[decided] = False
+        keep[due_idx] = False
+        refile = {name: getattr(self, name)[no] for name in _FIELDS}
         for name in _FIELDS:
             setattr(self, name, getattr(self, name)[keep])
+        if no.size:
+            again = now + self.control.refile_weeks
+            refile["filed"] = np.full(no.size, again)
+            refile["due"] = again + review_weeks(self.control, no.size, rng)
+            for name in _FIELDS:
+                setattr(self, name, np.concatenate([getattr(self, name), refile[name]]))
         return out
+
+    def withdraw(self, pair_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Take out the applications of the links `pair_mask` marks: their pairs and tonnes."""
+        if self.pair.size == 0:
+            return self.pair, self.quantity_t
+        out = pair_mask[self.pair]
+        if not out.any():
+            return self.pair[:0], self.quantity_t[:0]
+        taken = self.pair[out], self.quantity_t[out]
+        for name in _FIELDS:
+            setattr(self, name, getattr(self, name)[~out])
+        return taken
 
     def withdraw_all(self) -> tuple[np.ndarray, np.ndarray]:
         """Empty the queue (the control was lifted): pending quantities by pair, to ship."""

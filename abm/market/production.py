@@ -17,13 +17,10 @@ from abm.market.trade import TINY_T
 
 def input_content_t_per_t(model) -> np.ndarray:
     """Input per tonne of output of each input buyer: the bill of materials, less what is
-    thrifted (substituted share) and what high input prices squeeze out (the input good's
-    demand response, `demand_factor`)."""
+    thrifted or designed out (the substituted share, the one adaptation channel, which takes
+    as long as a redesign)."""
     b = model.buyers
-    inputs = model.inputs_at
-    # Cheap inputs are not used beyond the bill of materials.
-    squeeze = np.minimum(b.demand_factor[inputs], 1.0)
-    return model.input_content_t_per_t * (1.0 - b.substituted[inputs]) * squeeze
+    return model.input_content_t_per_t * (1.0 - b.substituted[model.inputs_at])
 
 
 def plan_inputs(model) -> None:

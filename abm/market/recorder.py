@@ -38,15 +38,29 @@ class Recorder:
         self.production = np.zeros((weeks, n_gc))
         self.capacity = np.zeros((weeks, n_gc))
         self.producer_stock = np.zeros((weeks, n_gc))
-        self.licence: dict[tuple[str, str, str], np.ndarray] = {}
+        # (State, good, destination index, grade, measure) -> weekly series
+        self.licence: dict[tuple, np.ndarray] = {}
         # One bit per buyer-week: enough to tell which buyers halted, when and for how long.
         self.halted = np.zeros((weeks, model.buyers.good.size), dtype=bool)
         self._weeks = weeks
-        self._pending: dict[tuple[str, str, str], float] = {}
+        self._pending: dict[tuple, float] = {}
+        self._n_countries = len(model.countries)
 
-    def add_licence_flow(self, state: str, good: str, kind: str, quantity_t: float) -> None:
-        key = (state, good, kind)
-        self._pending[key] = self._pending.get(key, 0.0) + float(quantity_t)
+    def add_applications(self, state: str, good: str, kind: str, destination: np.ndarray,
+                         quantity_t: np.ndarray, listed) -> None:
+        """Licence applications `kind` (filed, approved, refused) this week, one entry each
+        with its destination (country index), tonnes and grade (listed or not)."""
+        listed = np.broadcast_to(np.asarray(listed, dtype=bool), destination.shape)
+        for grade, mask in (("listed", listed), ("unlisted", ~listed)):
+            if not mask.any():
+                continue
+            count = np.bincount(destination[mask], minlength=self._n_countries)
+            tonnes = np.bincount(destination[mask], weights=quantity_t[mask],
+                                 minlength=self._n_countries)
+            for d in count.nonzero()[0].tolist():
+                for unit, value in (("n", count[d]), ("t", tonnes[d])):
+                    key = (state, good, d, grade, f"{kind}_{unit}")
+                    self._pending[key] = self._pending.get(key, 0.0) + float(value)
 
     def record(self, model) -> None:
         w = model.steps - 1
@@ -104,11 +118,17 @@ class Recorder:
         self.production[w] = np.bincount(key, weights=e.produced_t, minlength=size)
         self.capacity[w] = np.bincount(key, weights=e.capacity_t, minlength=size)
         self.producer_stock[w] = np.bincount(key, weights=e.inventory_t, minlength=size)
+        destination = model.pairs.destination
         for state in model.states.values():
             for good, office in state.offices.items():
-                self._pending[(state.code, good, "backlog")] = office.backlog_t
-            for good, hold in state.customs_holds.items():
-                self._pending[(state.code, good, "customs_backlog")] = hold.backlog_t
+                for grade, mask in (("listed", office.listed), ("unlisted", ~office.listed)):
+                    dest = destination[office.pair[mask]]
+                    count = np.bincount(dest, minlength=self._n_countries)
+                    tonnes = np.bincount(dest, weights=office.quantity_t[mask],
+                                         minlength=self._n_countries)
+                    for d in count.nonzero()[0].tolist():
+                        self._pending[(state.code, good, d, grade, "backlog_n")] = float(count[d])
+                        self._pending[(state.code, good, d, grade, "backlog_t")] = float(tonnes[d])
         for key_l, value in self._pending.items():
             self.licence.setdefault(key_l, np.zeros(self._weeks))[w] = value
         self._pending = {}
@@ -214,26 +234,29 @@ class Recorder:
         return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
 
     def weekly_licences(self, model) -> pd.DataFrame:
-        """One row per (week, State, good) that ever had a licence office: tonnes filed,
-        approved, refused and pending (backlog) at the end of the week; tonnes of the
-        uncontrolled share held by customs, cleared, and still held (customs_backlog)."""
+        """One row per (week, State, good, destination, grade) that ever had a licence
+        application: applications (`_n`, a count) and their tonnes (`_t`) filed, approved and
+        refused in the week (a refused application is filed again: counted as filed again),
+        and pending at the end of the week (backlog). `grade` is `listed` (the grades the
+        control names) or `unlisted` (filed because customs could not tell grades apart)."""
         weeks = model.steps
-        offices = sorted({(s, g) for s, g, _ in self.licence})
-        columns = ("filed", "approved", "refused", "backlog", "held", "cleared", "customs_backlog")
+        keys = sorted({key[:4] for key in self.licence})
+        measures = [f"{kind}_{unit}" for kind in ("filed", "approved", "refused", "backlog")
+                    for unit in ("n", "t")]
+        columns = ["week", "date", "state", "good", "destination", "grade", *measures]
+        if not keys:
+            return pd.DataFrame(columns=columns)
         rows = []
-        for state, good in offices:
-            frame = pd.DataFrame(
-                {"week": np.arange(1, weeks + 1), "date": _dates(model, weeks),
-                 "state": state, "good": good}
-            )
-            for kind in columns:
-                frame[f"{kind}_t"] = self.licence.get((state, good, kind), np.zeros(weeks))[:weeks]
+        dates = _dates(model, weeks)
+        for state, good, dest, grade in keys:
+            frame = pd.DataFrame({"week": np.arange(1, weeks + 1), "date": dates,
+                                  "state": state, "good": good,
+                                  "destination": model.countries[dest], "grade": grade})
+            for measure in measures:
+                series = self.licence.get((state, good, dest, grade, measure))
+                frame[measure] = series[:weeks] if series is not None else 0.0
             rows.append(frame)
-        if not rows:
-            return pd.DataFrame(
-                columns=["week", "date", "state", "good", *[f"{c}_t" for c in columns]]
-            )
-        return pd.concat(rows, ignore_index=True)
+        return pd.concat(rows, ignore_index=True)[columns]
 
 
 def _dates(model, weeks: int) -> np.ndarray:

@@ -7,12 +7,11 @@ Allocation (`allocate`) is by a rule the good declares (`Good.allocation`):
   exceed its stock; what is left of all producers of one origin is a spot pool, sold to the
   remaining orders in the order of the buyers' bids (the value of the output a tonne short
   costs them, `Sector.value_usd_per_t`, raised by how far below target cover the buyer is).
-  Spot tonnes cost `market.spot_premium` above the market price.
 - `pro_rata`: every order gets the same share of the producer's stock.
 
-Prices: a shipment sells at the destination region's price net of the usual margin between
-the regions (`export_price`); the gap between that and the home price on licensed tonnes is
-the licence rent (`abm.market.accounting`).
+Prices: a shipment sells at the price its buyer pays in its region (contract and spot,
+`abm.market.clearing`) net of the usual margin between the regions; the gap between that and
+the home price on licensed tonnes is the licence rent (`abm.market.accounting`).
 """
 
 from __future__ import annotations
@@ -31,7 +30,7 @@ REGIME_CODE = {"none": NONE, "licence": LICENCE, "quota": QUOTA, "ban": BAN}
 def inventory_position_t(model) -> np.ndarray:
     b, p = model.buyers, model.pairs
     on_order = np.bincount(p.buyer, weights=p.backlog_t, minlength=b.good.size)
-    return b.inventory_t + b.transit_t.sum(axis=0) + on_order + b.queued_t
+    return b.inventory_t + b.transit_t.sum(axis=0) + on_order
 
 
 def place_orders(model) -> None:
@@ -54,15 +53,39 @@ def place_orders(model) -> None:
     new = orders[p.buyer] * p.share
     p.backlog_t += new
     model.new_orders_t = new
+    if model.any_licensed:
+        file_orders(model)
+
+
+def file_orders(model) -> None:
+    """Orders on links under a licence regime that are neither licensed nor waiting for a
+    licence are filed: the listed grades' part as one application, the rest as another while
+    customs cannot tell the grades apart (else it may ship at once). Exporters apply before
+    they make and ship the goods, so an application holds an order, not goods."""
+    p = model.pairs
+    licensed = model.pair_licensed
+    unfiled = np.where(licensed, p.backlog_t - p.permitted_t - p.pending_t, 0.0)
+    np.maximum(unfiled, 0.0, out=unfiled)
+    listed = unfiled * model.pair_listed_share
+    unlisted = unfiled - listed
+    files_unlisted = model.pair_files_unlisted
+    p.permitted_t += np.where(files_unlisted, 0.0, unlisted)
+    to_office = (listed > TINY_T).nonzero()[0]
+    file(model, to_office, listed[to_office], listed=True)
+    unlisted_filed = (files_unlisted & (unlisted > TINY_T)).nonzero()[0]
+    file(model, unlisted_filed, unlisted[unlisted_filed], listed=False)
 
 
 # --- allocation ---------------------------------------------------------------------------------
 
 def shippable_t(model) -> np.ndarray:
-    """Backlog that may leave this week: all of it, except to foreign buyers under a ban, or
-    beyond what is left of a quota."""
+    """Backlog that may leave this week: all of it, except on links under a licence regime (only
+    what is licensed), to foreign buyers under a ban, or beyond what is left of a quota."""
     p = model.pairs
     shippable = p.backlog_t.copy()
+    if model.any_licensed:
+        licensed = model.pair_licensed
+        shippable[licensed] = np.minimum(shippable[licensed], p.permitted_t[licensed])
     if model.any_ban:
         shippable[model.pair_banned] = 0.0
     if model.any_quota:
@@ -149,24 +172,20 @@ def contract_claims_t(model, shippable: np.ndarray, usual_flow: np.ndarray) -> n
 
 
 def send(model, shipped: np.ndarray, spot: np.ndarray) -> None:
-    """Shipments leave, or wait for a licence (the controlled share under a licence regime), or
-    wait in customs (the rest, while customs holds the tariff code)."""
+    """Shipments leave; on licensed links they use up the licences."""
     count_quota_use(model, shipped)
     spot_share = np.divide(spot, shipped, out=np.zeros(shipped.size), where=shipped > TINY_T)
     model.pair_spot_share = spot_share
-    if not model.any_licensed:  # nothing waits: everything shipped leaves
-        leaving = shipped > 0
-        dispatch(model, leaving.nonzero()[0], shipped[leaving])
+    leaving = (shipped > 0).nonzero()[0]
+    if not model.any_licensed:
+        dispatch(model, leaving, shipped[leaving])
         return
-    licensed = model.pair_licensed & (shipped > 0)
-    controlled = np.where(licensed, shipped * model.pair_controlled_share, 0.0)
-    free = shipped - controlled
-    held = licensed & model.pair_held & (free > 0)
-    leaving = (free > 0) & ~held
-    dispatch(model, leaving.nonzero()[0], free[leaving])
-    file(model, held.nonzero()[0], free[held], customs=True)
-    to_office = controlled > 0
-    file(model, to_office.nonzero()[0], controlled[to_office], customs=False)
+    p = model.pairs
+    p.permitted_t -= np.where(model.pair_licensed, shipped, 0.0)
+    np.maximum(p.permitted_t, 0.0, out=p.permitted_t)
+    licensed = model.pair_licensed[leaving]
+    dispatch(model, leaving[~licensed], shipped[leaving[~licensed]])
+    dispatch(model, leaving[licensed], shipped[leaving[licensed]], licensed=True)
 
 
 # --- quotas -------------------------------------------------------------------------------------
@@ -198,74 +217,70 @@ def count_quota_use(model, shipped: np.ndarray) -> None:
 
 # --- licences and shipments ---------------------------------------------------------------------
 
-def file(model, pair: np.ndarray, quantity_t: np.ndarray, customs: bool) -> None:
-    """Put shipments in the origin State's licence queue (or customs hold) for the good."""
+def file(model, pair: np.ndarray, quantity_t: np.ndarray, listed: bool) -> None:
+    """One application per link in the origin State's licence office for the good."""
     if pair.size == 0:
         return
     p = model.pairs
+    np.add.at(p.pending_t, pair, quantity_t)
     np.add.at(model.buyers.queued_t, p.buyer[pair], quantity_t)
     pair_good, pair_origin = p.good[pair], p.origin[pair]
     for state in model.states.values():
-        queues = state.customs_holds if customs else state.offices
-        for good, office in queues.items():
+        for good, office in state.offices.items():
             mask = (pair_origin == model.country_index[state.code]) & (
                 pair_good == model.good_index[good]
             )
             if mask.any():
-                office.file(model.time, pair[mask], quantity_t[mask], model.rng)
-                kind = "held" if customs else "filed"
-                model.recorder.add_licence_flow(state.code, good, kind, quantity_t[mask].sum())
+                office.file(model.time, pair[mask], quantity_t[mask], listed, model.rng)
+                model.recorder.add_applications(state.code, good, "filed", p.destination[pair[mask]],
+                                                quantity_t[mask], listed)
 
 
 def review_licences(model) -> None:
-    record = model.recorder.add_licence_flow
+    """Each office decides its due applications: approved orders may ship (their exporter makes
+    and sends them), refused ones are filed again (the orders wait)."""
+    record = model.recorder.add_applications
+    destination = model.pairs.destination
     for state in model.states.values():
         for good, office in state.offices.items():
-            decided = office.review(model.time, model.pair_approval, model.rng)
-            release(model, decided.approved_pair, decided.approved_t, licensed=True)
-            give_back(model, decided.refused_pair, decided.refused_t)
-            record(state.code, good, "approved", decided.approved_t.sum())
-            record(state.code, good, "refused", decided.refused_t.sum())
-        for good, hold in state.customs_holds.items():
-            cleared = hold.review(model.time, model.always_approve, model.rng)
-            release(model, cleared.approved_pair, cleared.approved_t)
-            record(state.code, good, "cleared", cleared.approved_t.sum())
+            decided = office.review(model.time, model.pair_approval,
+                                    model.pair_unlisted_approval, model.rng)
+            if decided.approved_pair.size:
+                release(model, decided.approved_pair, decided.approved_t)
+                record(state.code, good, "approved", destination[decided.approved_pair],
+                       decided.approved_t, decided.approved_listed)
+            if decided.refused_pair.size:
+                record(state.code, good, "refused", destination[decided.refused_pair],
+                       decided.refused_t, decided.refused_listed)
 
 
-def release(model, pair: np.ndarray, quantity_t: np.ndarray, licensed: bool = False) -> None:
-    """Approved (or no longer controlled) applications leave the queue and ship."""
+def release(model, pair: np.ndarray, quantity_t: np.ndarray) -> None:
+    """Approved (or no longer controlled) applications: their orders may ship."""
     if pair.size == 0:
         return
-    np.subtract.at(model.buyers.queued_t, model.pairs.buyer[pair], quantity_t)
-    dispatch(model, pair, quantity_t, licensed=licensed)
+    p = model.pairs
+    np.subtract.at(p.pending_t, pair, quantity_t)
+    np.maximum(p.pending_t, 0.0, out=p.pending_t)
+    np.subtract.at(model.buyers.queued_t, p.buyer[pair], quantity_t)
+    np.add.at(p.permitted_t, pair, quantity_t)
 
 
 def give_back(model, pair: np.ndarray, quantity_t: np.ndarray) -> None:
-    """Refused applications: the goods go back to the exporter's stock, and the buyer's order
-    lapses (it will order again)."""
+    """Applications withdrawn under a ban or quota: their orders lapse (the buyer will order
+    again)."""
     if pair.size == 0:
         return
-    np.subtract.at(model.buyers.queued_t, model.pairs.buyer[pair], quantity_t)
-    np.add.at(model.exporters.inventory_t, model.pairs.exporter[pair], quantity_t)
-    np.add.at(model.refused_t, model.pairs.buyer[pair], quantity_t)
-
-
-def export_prices(model) -> None:
-    """Each pair's export price this week (USD/kg): the destination region's price, net of
-    the usual margin between the origin's and the destination's region (the ratio of
-    reference prices); and the origin's home price. Set when prices change."""
     p = model.pairs
-    price, reference = model.price_usd_per_kg, model.reference_price
-    # By (good, origin region, destination region), then read off for each link (the same
-    # products, taken once per route rather than once per link).
-    route = price[:, None, :] * (reference[:, :, None] / reference[:, None, :])
-    model.pair_home_price = np.take(price.reshape(-1), p.origin_price_key)
-    model.pair_export_price = np.take(route.reshape(-1), p.route_key)
+    np.subtract.at(p.pending_t, pair, quantity_t)
+    np.maximum(p.pending_t, 0.0, out=p.pending_t)
+    np.subtract.at(model.buyers.queued_t, p.buyer[pair], quantity_t)
+    np.subtract.at(p.backlog_t, pair, quantity_t)
+    np.maximum(p.backlog_t, 0.0, out=p.backlog_t)
 
 
 def dispatch(model, pair: np.ndarray, quantity_t: np.ndarray, licensed: bool = False) -> None:
-    """Shipments leave: recorded in the ledger at their export price (spot tonnes at the
-    premium), counted in this week's flows, and put in transit."""
+    """Shipments leave: recorded in the ledger at their export price, counted in this week's
+    flows, and put in transit; `licensed` shipments earn the licence rent."""
     if pair.size == 0:
         return
     p, b = model.pairs, model.buyers
@@ -276,8 +291,7 @@ def dispatch(model, pair: np.ndarray, quantity_t: np.ndarray, licensed: bool = F
     else:
         np.add.at(b.transit_t, (slot, p.buyer[pair]), quantity_t)
     price = model.pair_export_price[pair]
-    premium = 1.0 + model.config.market.spot_premium * model.pair_spot_share[pair]
-    value = quantity_t * price * premium * 1000.0
+    value = quantity_t * price * 1000.0
     model.ledger.record(model.steps, pair, quantity_t, value)
     n = p.buyer.size
     if pair.size < 2 or (pair[1:] > pair[:-1]).all():

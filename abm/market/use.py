@@ -2,7 +2,8 @@
 
 A buyer needs its demand times (1 - substituted share) of the good this week; it uses what
 its stock allows. Its output falls in proportion to the tonnes it lacks: output lost (USD) is
-the share of need not met times its demand times the sector's `value_usd_per_t`; a producer
+the share of need not met times its demand times the sector's `value_usd_per_t` (gross), and
+in value added, times the sector's `value_added_share`; a producer
 short of inputs loses its planned output not made, at its own price. Tonnes
 replaced by substitutes cost `substitution_cost_usd_per_t`. A buyer is *halted* in a week in
 which it meets less than `market.halt_threshold` of its need; halts are reported as shares of
@@ -54,6 +55,7 @@ def use(model) -> None:
         lost_t = np.maximum(0.0, e.planned_t - e.produced_t)[model.input_maker]
         price = model.price_usd_per_kg.reshape(-1).take(model.input_maker_price_key) * 1000.0
         b.output_lost_usd[inputs] = lost_t * price / model.input_maker_inputs
+    b.value_added_lost_usd = b.output_lost_usd * b.value_added_share
     b.substitution_cost_usd = b.demand_t * b.substituted * b.substitution_cost_usd_per_t
     halted = np.zeros(b.good.size, dtype=bool)
     threshold = model.config.market.halt_threshold

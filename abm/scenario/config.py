@@ -91,11 +91,24 @@ class Good:
     """A traded good, declared by the scenario (goods are data, not code).
 
     Prices are per region (`CHN` inside China, `ROW` outside) in USD per kg, starting at
-    `reference_price_usd_per_kg` (the 2024 levels; their ratio is the usual trade margin). The
-    price rule is the GCMat one (`abm.market.clearing`): the weekly log change is
-    `demand_sensitivity` times excess demand (share of demand not delivered) plus
-    `inventory_sensitivity` times the inventory gap (share of target stock missing). Nothing
-    pulls a price back to its reference: it moves until supply meets demand.
+    `reference_price_usd_per_kg` (the 2024 levels; their ratio is the usual trade margin, freight
+    and duties between the regions). The price rule (`abm.market.clearing`) anchors each
+    region's spot price on supply and demand schedules, never on an old price:
+
+    - supply: producers' marginal cost rises with their capacity use, with constant supply
+      elasticity `supply_elasticity`; the long-run price is marginal cost plus `margin`;
+    - arbitrage: a region's price is at most the other region's price times the usual margin,
+      plus the wedge a control creates (expected licence wait times `carrying_cost_per_year`,
+      and the refused share);
+    - demand: a shortage of the region's stocks (buyers' and producers' stocks and goods in
+      transit, against their targets) raises the price along a demand schedule of short-run
+      price elasticity `price_elasticity_of_demand`; an overhang lowers it; the value added a
+      buyer loses when it halts caps it.
+
+    The spot price moves toward that level with time constant `price_adjust_weeks`; contract
+    prices follow spot with time constant `contract_lag_weeks`; a buyer pays its sector's
+    `contract_share` at the contract price and the rest at spot. `demand_response_weeks` is
+    how fast final demand answers the product price (`Sector.final_demand_elasticity`).
 
     `allocation` is how a producer shares scarce stock: `priority` (default) serves contract
     volumes first, then spot orders by the buyer's bid (the value its output loses per tonne
@@ -107,9 +120,12 @@ class Good:
     description: str = ""
     hs_code: str = ""
     reference_price_usd_per_kg: dict[str, float] = field(default_factory=dict)
-    demand_sensitivity: float = 0.1
-    inventory_sensitivity: float = 0.05
-    demand_elasticity: float = 0.0
+    margin: float = 0.15
+    supply_elasticity: float = 2.0
+    price_elasticity_of_demand: float = 0.5
+    price_adjust_weeks: float = 4.0
+    contract_lag_weeks: float = 13.0
+    carrying_cost_per_year: float = 0.1
     demand_response_weeks: float = 26.0
     allocation: Literal["priority", "pro_rata"] = "priority"
 
@@ -125,11 +141,16 @@ class Good:
                     f"a price for region {region!r} (regions: CHN, ROW)",
                     self.reference_price_usd_per_kg,
                 )
-        _non_negative(f"{path}.demand_sensitivity", self.demand_sensitivity)
-        _non_negative(f"{path}.inventory_sensitivity", self.inventory_sensitivity)
+        _non_negative(f"{path}.margin", self.margin)
+        _positive(f"{path}.supply_elasticity", self.supply_elasticity)
+        _positive(f"{path}.price_elasticity_of_demand", self.price_elasticity_of_demand)
+        for name in ("price_adjust_weeks", "contract_lag_weeks"):
+            value = getattr(self, name)
+            if not value >= 1.0:
+                raise ConfigError(f"{path}.{name}", "a number of weeks >= 1", value)
+        _non_negative(f"{path}.carrying_cost_per_year", self.carrying_cost_per_year)
         if self.allocation not in ("priority", "pro_rata"):
             raise ConfigError(f"{path}.allocation", "'priority' or 'pro_rata'", self.allocation)
-        _non_negative(f"{path}.demand_elasticity", self.demand_elasticity)
         _positive(f"{path}.demand_response_weeks", self.demand_response_weeks)
 
 
@@ -256,17 +277,13 @@ class Market:
     rises by `stockpile_cover_gain` times the alert level; alerts decay with
     `alert_half_life_weeks`; a buyer that halts raises its own alert to
     `restock_after_shortage` (it restocks above its usual cover after a shortage).
-    `demand_cv` is the week-to-week noise of each buyer's demand. Tonnes bought spot (beyond
-    contract volumes) cost `spot_premium` above the market price. Buyers remember shortfalls
+    `demand_cv` is the week-to-week noise of each buyer's demand. Buyers remember shortfalls
     and price rises (the pressure that drives substitution) over `pressure_memory_weeks`.
     Producers forecast orders by smoothing them over `exporter_forecast_weeks`. The whole
     market (every buyer's demand and
     every producer's capacity) grows at `demand_growth_per_year`; the scenario's demands and
     capacities are the levels at `growth_reference` (default: the start date), so a year of
     data can be stated as its average with the reference in the middle of that year.
-    With `export_price_parity`, the price outside China never falls below the price inside
-    China times the usual margin between them (the ratio of reference prices): Chinese sellers
-    sell at home rather than abroad for less, so a rise of China's own price carries abroad.
     """
 
     transit_weeks: dict[str, int] = field(default_factory=lambda: {"default": 3})
@@ -284,9 +301,7 @@ class Market:
     exporter_forecast_weeks: float = 10.0
     demand_growth_per_year: float = 0.0
     growth_reference: dt.date | None = None
-    spot_premium: float = 0.3
     pressure_memory_weeks: float = 8.0
-    export_price_parity: bool = False
 
     def check(self, path: str) -> None:
         for route, weeks in self.transit_weeks.items():
@@ -305,7 +320,6 @@ class Market:
         _positive(f"{path}.alert_half_life_weeks", self.alert_half_life_weeks)
         _non_negative(f"{path}.restock_after_shortage", self.restock_after_shortage)
         _positive(f"{path}.exporter_forecast_weeks", self.exporter_forecast_weeks)
-        _non_negative(f"{path}.spot_premium", self.spot_premium)
         _positive(f"{path}.pressure_memory_weeks", self.pressure_memory_weeks)
         _growth(f"{path}.demand_growth_per_year", self.demand_growth_per_year)
         if self.growth_reference is not None:
@@ -323,12 +337,26 @@ class Sector:
     rise above its start, whichever is larger, capped at 1) a buyer moves its substituted share
     of use toward `substitution_ceiling` times the pressure, taking `substitution_lead_weeks`
     (time constant) to get there, at `substitution_cost_usd_per_t` extra per tonne replaced; a
-    redesign is sticky: the share falls back only over `substitution_reversal_weeks`.
+    redesign is sticky: the share falls back only over `substitution_reversal_weeks`. This is
+    the one adaptation channel that removes tonnes of the good (grade switching, thrifting,
+    redesign); it is never free.
+
+    `value_added_share`: value added per unit of gross output (output lost is reported in both;
+    payoffs use value added). `listed_grade_share`: share of the sector's tonnage in grades that
+    contain a control's listed elements (for magnets, the Dy/Tb-bearing grades), read by controls
+    with `scope = "listed_grades"`. `input_cost_share` and `final_demand_elasticity`: the good's
+    share of the cost of the sector's product and the price elasticity of final demand for that
+    product; a rise of the good's landed price passes into the product's price in proportion
+    to its cost share, and final demand answers that (not the good's own price).
     """
 
     name: str
     value_usd_per_t: float = 0.0
+    value_added_share: float = 1.0
     contract_share: float = 0.5
+    listed_grade_share: float = 1.0
+    input_cost_share: float = 0.0
+    final_demand_elasticity: float = 0.0
     substitution_ceiling: float = 0.0
     substitution_lead_weeks: float = 26.0
     substitution_cost_usd_per_t: float = 0.0
@@ -338,7 +366,11 @@ class Sector:
         if not self.name:
             raise ConfigError(f"{path}.name", "a non-empty name")
         _non_negative(f"{path}.value_usd_per_t", self.value_usd_per_t)
+        _probability(f"{path}.value_added_share", self.value_added_share)
         _probability(f"{path}.contract_share", self.contract_share)
+        _probability(f"{path}.listed_grade_share", self.listed_grade_share)
+        _probability(f"{path}.input_cost_share", self.input_cost_share)
+        _non_negative(f"{path}.final_demand_elasticity", self.final_demand_elasticity)
         _probability(f"{path}.substitution_ceiling", self.substitution_ceiling)
         _positive(f"{path}.substitution_lead_weeks", self.substitution_lead_weeks)
         _non_negative(f"{path}.substitution_cost_usd_per_t", self.substitution_cost_usd_per_t)
@@ -409,19 +441,25 @@ Regime = Literal["none", "licence", "quota", "ban"]
 class ExportControl:
     """An export-control regime of one State on one good, to all destinations but its own.
 
-    `licence`: each shipment batch is an application that waits `review_weeks` (gamma spread
-    with coefficient of variation `review_cv`), is reviewed by an office that clears at most
-    `review_capacity_t_per_week` a week, and is approved with a probability: `approval` by
-    default, overridden by `approval_by_destination` and then `approval_by_sector` (the lower
-    of the two when both apply). `quota`: shipments abroad are capped at `quota_t_per_year`.
-    `ban`: nothing ships abroad. `none`: the control is lifted. Under any regime,
-    `blocked_destinations` receive nothing (an embargo on named countries, such as China's
-    informal halt of shipments to Japan in September 2010); their orders wait.
+    `licence`: each shipment batch to one buyer is an application (`abm.market.licensing`)
+    that waits `review_weeks` (gamma spread with coefficient of variation `review_cv`), is
+    decided by an office that decides at most `review_capacity_per_week` applications a week,
+    and is approved with a probability: `approval` by default, overridden by
+    `approval_by_destination`, then capped by `approval_by_sector` (the lower of the two),
+    then scaled by `approval_by_exporter` (a factor per named exporter, capped at 1), and by
+    `large_application_factor` for applications above `large_application_t` tonnes (0: no
+    size rule). A refused application is filed again `refile_weeks` later. `quota`: shipments
+    abroad are capped at `quota_t_per_year`. `ban`: nothing ships abroad. `none`: the control
+    is lifted. Under any regime, `blocked_destinations` receive nothing (an embargo on named
+    countries, such as China's informal halt of shipments to Japan in September 2010); their
+    orders wait.
 
-    A licence may cover only part of a good: `controlled_share` of each shipment needs a licence
-    (for magnets, the Dy/Tb-bearing grades); the rest shares the tariff code and, while
-    `customs_hold_weeks` > 0, customs holds it that long (mean; same spread) before it leaves,
-    clearing at most `review_capacity_t_per_week` a week (the same verification capacity).
+    Grades: with `scope = "listed_grades"` a licence is needed only for the grades that contain
+    the listed elements, the share of each buyer sector's tonnage given by
+    `Sector.listed_grade_share` (for magnets, the Dy/Tb-bearing grades); `scope = "all"` covers
+    the whole good. While `grades_told_apart` is false (customs cannot tell the grades apart,
+    as in April-May 2025), exporters file for every shipment of the good; an application for an
+    unlisted grade is approved with `unlisted_approval`.
 
     Chip goods (`abm.market.chips`): the regime applies to sales into the other price region
     (for the US, China); under a licence, `approval` (or the destination's) is the share of
@@ -432,13 +470,18 @@ class ExportControl:
     regime: Regime = "licence"
     review_weeks: float = 9.0
     review_cv: float = 0.3
-    review_capacity_t_per_week: float = 1.0e9
+    review_capacity_per_week: float = 1.0e9
     approval: float = 1.0
     approval_by_destination: dict[str, float] = field(default_factory=dict)
     approval_by_sector: dict[str, float] = field(default_factory=dict)
+    approval_by_exporter: dict[str, float] = field(default_factory=dict)
+    large_application_t: float = 0.0
+    large_application_factor: float = 1.0
+    refile_weeks: float = 2.0
+    scope: Literal["all", "listed_grades"] = "all"
+    grades_told_apart: bool = True
+    unlisted_approval: float = 1.0
     quota_t_per_year: float = 0.0
-    controlled_share: float = 1.0
-    customs_hold_weeks: float = 0.0
     revenue_share: float = 0.0
     blocked_destinations: tuple[str, ...] = ()
 
@@ -449,15 +492,21 @@ class ExportControl:
         if 0 < self.review_cv < MIN_POSITIVE:
             raise ConfigError(f"{path}.review_cv", f"0 or a number >= {MIN_POSITIVE:g}",
                               self.review_cv)
-        _positive(f"{path}.review_capacity_t_per_week", self.review_capacity_t_per_week)
+        _positive(f"{path}.review_capacity_per_week", self.review_capacity_per_week)
         _probability(f"{path}.approval", self.approval)
         for key, p in self.approval_by_destination.items():
             _probability(f"{path}.approval_by_destination.{key}", p)
         for key, p in self.approval_by_sector.items():
             _probability(f"{path}.approval_by_sector.{key}", p)
+        for key, factor in self.approval_by_exporter.items():
+            _non_negative(f"{path}.approval_by_exporter.{key}", factor)
+        _non_negative(f"{path}.large_application_t", self.large_application_t)
+        _probability(f"{path}.large_application_factor", self.large_application_factor)
+        _non_negative(f"{path}.refile_weeks", self.refile_weeks)
+        if self.scope not in ("all", "listed_grades"):
+            raise ConfigError(f"{path}.scope", "'all' or 'listed_grades'", self.scope)
+        _probability(f"{path}.unlisted_approval", self.unlisted_approval)
         _non_negative(f"{path}.quota_t_per_year", self.quota_t_per_year)
-        _probability(f"{path}.controlled_share", self.controlled_share)
-        _non_negative(f"{path}.customs_hold_weeks", self.customs_hold_weeks)
         _probability(f"{path}.revenue_share", self.revenue_share)
 
 
