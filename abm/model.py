@@ -147,6 +147,7 @@ class ExportControlModel(mesa.Model):
             self.pairs.buyer, weights=self.pairs.share * self.pairs.base_landed_usd_per_kg,
             minlength=self.buyers.good.size)
 
+        self.announced: list[tuple[int, int, float, float]] = []  # good, origin, when, weeks
         self.events_applied: list[Event] = []
         self._event_handles = []
         for event in config.events:
@@ -453,6 +454,29 @@ class ExportControlModel(mesa.Model):
             apply_event, at=self.config.week_of(event.date), priority=Priority.LOW
         )
 
+    def announce_control(self, event: Event) -> None:
+        """A control announced now takes effect at `event.effective`: buyers abroad of the
+        good from that State plan to bridge the disruption (`trade.front_run_cover_weeks`),
+        and the control is scheduled for its date."""
+        effective = self.config.week_of(event.effective)
+        control = event.control
+        if control.regime == "licence":
+            rounds = 1.0 / max(control.approval, 1.0 / MAX_EXPECTED_ROUNDS)
+            disruption = control.review_weeks + (rounds - 1.0) * (control.refile_weeks
+                                                                 + control.review_weeks)
+        else:
+            disruption = np.inf
+        self.announced.append((self.good_index[event.good], self.country_index[event.state],
+                               effective, disruption))
+
+        def take_effect(event=event):
+            self.announced = [a for a in self.announced if a[2] != effective
+                              or a[0] != self.good_index[event.good]]
+            self.states[event.state].set_control(event.good, event.control)
+
+        self._event_handles.append(take_effect)
+        self.schedule_event(take_effect, at=effective, priority=Priority.LOW)
+
     def policy_changed(self) -> None:
         self._policy_dirty = True
         self.policy_version = getattr(self, "policy_version", 0) + 1
@@ -494,6 +518,7 @@ class ExportControlModel(mesa.Model):
         self.pair_general = np.zeros(n, dtype=bool)
         self.pair_tariff = np.zeros(n)
         pair_good, pair_dest, pair_sector = p.good, p.destination, p.sector
+        self._office_links = []  # (licence office, its links)
         for state in self.states.values():
             origin_mask = (p.origin == self.country_index[state.code]) & p.foreign
             for good, control in state.controls.items():
@@ -505,6 +530,7 @@ class ExportControlModel(mesa.Model):
                     self.pair_regime[mask & (pair_dest == self.country_index[destination])] = BAN
                 if control.regime == "licence":
                     self._licence_arrays(control, mask)
+                    self._office_links.append((state.offices[good], mask))
                     for licence in state.general_licences:
                         if licence.good != good or licence.until_week <= self.time:
                             continue
@@ -540,17 +566,13 @@ class ExportControlModel(mesa.Model):
         self.pair_quota = self.pair_regime == QUOTA
         self.pair_licence = self.pair_regime == LICENCE
         self.pair_licensed = self.pair_licence & ~self.pair_general  # not under a general licence
-        # Licences in hand are only read on licensed links; applications of links that no
-        # longer need one (a general licence) are withdrawn: their orders may ship.
+        # Licences in hand are only read on licensed links. A link that comes under a general
+        # licence ships its new orders freely; orders already filed wait for their decision.
         self.pairs.permitted_t[~self.pair_licensed] = 0.0
-        for state in self.states.values():
-            for office in state.offices.values():
-                pair, quantity_t = office.withdraw(~self.pair_licensed)
-                if pair.size:
-                    trade.release(self, pair, quantity_t)
         self.any_ban = bool(self.pair_banned.any())
         self.any_quota = bool(self.pair_quota.any())
         self.any_licensed = bool(self.pair_licensed.any())
+        self.pair_filed_share = np.where(self.pair_files_unlisted, 1.0, self.pair_listed_share)
         self.pair_expected_lead = self.pairs.lag_weeks + self.pair_wait_weeks
         self.pair_tariff_factor = 1.0 + self.pair_tariff
         self._policy_dirty = False
@@ -617,6 +639,7 @@ class ExportControlModel(mesa.Model):
         production.forecast_orders(self)
         # Licence offices review; arrivals land; buyers use their stock (Buyer.is_halted).
         trade.review_licences(self)
+        self._learn_licence_waits()
         use.arrive(self)
         use.use(self)
         # Prices clear; chipmakers make and sell (Chipmaker rules); payoffs are measured.
@@ -627,6 +650,15 @@ class ExportControlModel(mesa.Model):
         # (Buyer.substituted_share), capacity (Exporter.capacity_investment_t); aggregates.
         adaptation.adjust(self)
         self.recorder.record(self)
+
+    def _learn_licence_waits(self) -> None:
+        """Buyers plan with the wait the regime implies (`_licence_arrays`) plus the office's
+        congestion: the tonnes due but not yet decided, in weeks of its capacity."""
+        for office, mask in self._office_links:
+            links = mask & self.pair_licensed
+            self.pair_expected_lead[links] = (
+                self.pairs.lag_weeks[links] + self.pair_wait_weeks[links]
+                + self.pair_filed_share[links] * office.congestion_weeks)
 
     def _new_week_buffers(self) -> None:
         """Zero this week's flows in the arrays sized at construction (allocating them anew

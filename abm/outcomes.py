@@ -524,6 +524,26 @@ def monthly_exports(result, good: str, origin: str | None) -> pd.DataFrame:
     return out.sort_values(["month", "destination"], ignore_index=True)
 
 
+def granted_share(result, state: str, good: str, destination: str | None, since: str, at: str,
+                  unit: str = "n", grade: str | None = "listed") -> float:
+    """Share of the licence applications of `state` on `good` to `destination` (None: all)
+    filed from `since` to `at` (ISO dates) that were approved by `at`: counted in
+    applications (`unit="n"`, a refused application filed again counts again, as an
+    applicant's tally does) or in their tonnes (`unit="t"`); `grade` `listed`, `unlisted` or
+    None (both). NaN when none was filed."""
+    table = result.licences
+    if table.empty:
+        return float("nan")
+    rows = table[(table["state"] == state) & (table["good"] == good)
+                 & (table["date"] >= since) & (table["date"] < at)]
+    if destination is not None:
+        rows = rows[rows["destination"] == destination]
+    if grade is not None:
+        rows = rows[rows["grade"] == grade]
+    filed = float(rows[f"filed_{unit}"].sum())
+    return float(rows[f"approved_{unit}"].sum()) / filed if filed > 0 else float("nan")
+
+
 def catalogue(scenario: Scenario, until: dt.date | None = None) -> str:
     """What can be asked of `scenario`: every kind with its parts, unit and meaning, and the
     valid goods, origins, countries, sectors, regions and months (the text of `abm outcomes`)."""

@@ -18,9 +18,9 @@ in each that follows spot with a lag. Every week, for each good and region r:
    The anchor is the lower of the two (a region with no producers takes parity; one that
    imports nothing takes its cost).
 
-3. **Scarcity.** The region's free stocks (buyers' stocks and goods in transit to them, and
-   producers' stocks) against their targets (buyers' target cover and usual transit, producers'
-   target stock) give a shortage s (negative for an overhang). Goods waiting for an export
+3. **Scarcity.** The region's buyers' stocks and goods in transit to them, with what its
+   producers hold above their target stock, against the buyers' targets (target cover and
+   usual transit) give a shortage s (negative for an overhang). Goods waiting for an export
    licence are sold goods awaiting a permit: counted once, as queued (`queued_t`), and in
    neither region's free stocks. A shortage is rationed along the buyers' demand schedule of
    short-run elasticity epsilon; an overhang is cleared along the producers' supply schedule
@@ -104,19 +104,20 @@ class PriceBook:
 
 
 def shortage(model) -> np.ndarray:
-    """Shortage of each (good, region)'s stocks against their targets (share; negative: an
-    overhang), as an array [n_goods, 2]."""
+    """Shortage of each (good, region)'s buyers' stocks (and goods in transit to them) against
+    their targets, less what producers there hold above their own target stock (share;
+    negative: an overhang), as an array [n_goods, 2]. A producer short of its own target stock
+    runs harder instead: that shows in its cost, not here."""
     b, p, e = model.buyers, model.pairs, model.exporters
     n = len(model.goods)
     size = n * N_REGIONS
     usual = model.usual_demand_t
     lead = np.bincount(p.buyer, weights=p.share * p.lag_weeks, minlength=b.good.size)
     target = np.bincount(b.price_key, weights=usual * (b.cover_weeks + lead), minlength=size)
-    target += np.bincount(e.price_key, weights=e.inventory_weeks * e.expected_orders_t,
-                          minlength=size)
     held = np.bincount(b.price_key, weights=b.inventory_t + b.transit_t.sum(axis=0),
                        minlength=size)
-    held += np.bincount(e.price_key, weights=e.inventory_t, minlength=size)
+    surplus = np.maximum(e.inventory_t - e.inventory_weeks * e.expected_orders_t, 0.0)
+    held += np.bincount(e.price_key, weights=surplus, minlength=size)
     s = np.divide(target - held, target, out=np.zeros(size), where=target > 1e-9)
     return np.minimum(s, MAX_SHORTAGE).reshape(n, N_REGIONS)
 

@@ -3,9 +3,9 @@
 An *application* is one exporter's request to ship one batch to one buyer (a count, carrying
 tonnes): each week an exporter files one application per buyer link and grade it ships
 under licence. An application becomes due `review` weeks after it was filed (gamma
-distributed around the regime's mean), and due applications are decided in order of due time,
-at most `review_capacity_per_week` of them a week (the office's staff decide applications, not
-tonnes). A decided application is approved with the probability of its destination, sector,
+distributed around the regime's mean), and due applications are decided in order of due time
+until the week's capacity `review_capacity_t_per_week` is used (a flood of applications builds
+a backlog). A decided application is approved with the probability of its destination, sector,
 exporter and grade (`abm.model.ExportControlModel` derives it per link from the regime), or
 refused: the exporter files it again after `refile_weeks`, as a new application with a new
 review. The goods stay with the exporter meanwhile, counted once (as queued, never also as
@@ -24,7 +24,8 @@ from abm.scenario.config import ExportControl
 
 # Applications are kept in the order they were filed (appended when filed; deciding one keeps
 # the others' order), so an application's position is its place in the queue.
-_FIELDS = ("due", "filed", "quantity_t", "pair", "listed")
+_FIELDS = ("due", "filed", "first_filed", "quantity_t", "pair", "listed")
+
 
 
 @dataclass
@@ -38,7 +39,7 @@ class Decisions:
     refused_pair: np.ndarray
     refused_t: np.ndarray
     refused_listed: np.ndarray
-    waited_weeks: np.ndarray
+    waited_weeks: np.ndarray  # of the approved ones, since first filed
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:
@@ -72,6 +73,8 @@ class LicenceOffice:
         self.quantity_t = np.empty(0)
         self.pair = np.empty(0, dtype=np.int64)
         self.listed = np.empty(0, dtype=bool)
+        self.first_filed = np.empty(0)
+        self.congestion_weeks = 0.0  # tonnes due but not yet decided, in weeks of capacity
 
     @property
     def backlog_t(self) -> float:
@@ -89,6 +92,7 @@ class LicenceOffice:
         review = review_weeks(self.control, pair.size, rng)
         self.due = np.concatenate([self.due, now + review])
         self.filed = np.concatenate([self.filed, np.full(pair.size, now)])
+        self.first_filed = np.concatenate([self.first_filed, np.full(pair.size, now)])
         self.quantity_t = np.concatenate([self.quantity_t, quantity_t])
         self.pair = np.concatenate([self.pair, pair])
         self.listed = np.concatenate([self.listed, np.broadcast_to(listed, pair.shape)])
@@ -105,9 +109,12 @@ class LicenceOffice:
         # By due time; applications due together in the order they were filed (a stable sort
         # keeps their positions' order).
         due_idx = due_idx[np.argsort(self.due[due_idx], kind="stable")]
-        capacity = self.control.review_capacity_per_week
-        if due_idx.size > capacity:
-            due_idx = due_idx[: int(capacity)]
+        # Capacity: applications are decided in order until the week's tonnage is used (the
+        # office's throughput is stated in tonnes so that it does not depend on how finely a
+        # scenario splits buyers into firms; counts are reported beside tonnes).
+        due_t = self.quantity_t[due_idx]
+        before = np.cumsum(due_t) - due_t
+        due_idx = due_idx[before < self.control.review_capacity_t_per_week]
         pair, listed, quantity = self.pair[due_idx], self.listed[due_idx], self.quantity_t[due_idx]
         p = np.where(listed, approval_listed[pair], approval_unlisted[pair])
         large = self.control.large_application_t
@@ -120,7 +127,7 @@ class LicenceOffice:
             approved_listed=self.listed[yes],
             refused_pair=self.pair[no], refused_t=self.quantity_t[no],
             refused_listed=self.listed[no],
-            waited_weeks=now - self.filed[due_idx],
+            waited_weeks=now - self.first_filed[yes],
         )
         # Approved applications leave the queue; refused ones are filed again.
         keep = np.ones(self.due.size, dtype=bool)
@@ -134,19 +141,9 @@ class LicenceOffice:
             refile["due"] = again + review_weeks(self.control, no.size, rng)
             for name in _FIELDS:
                 setattr(self, name, np.concatenate([getattr(self, name), refile[name]]))
+        overdue = float(self.quantity_t[self.due <= now].sum())
+        self.congestion_weeks = overdue / self.control.review_capacity_t_per_week
         return out
-
-    def withdraw(self, pair_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Take out the applications of the links `pair_mask` marks: their pairs and tonnes."""
-        if self.pair.size == 0:
-            return self.pair, self.quantity_t
-        out = pair_mask[self.pair]
-        if not out.any():
-            return self.pair[:0], self.quantity_t[:0]
-        taken = self.pair[out], self.quantity_t[out]
-        for name in _FIELDS:
-            setattr(self, name, getattr(self, name)[~out])
-        return taken
 
     def withdraw_all(self) -> tuple[np.ndarray, np.ndarray]:
         """Empty the queue (the control was lifted): pending quantities by pair, to ship."""

@@ -42,10 +42,13 @@ def place_orders(model) -> None:
     orders = np.zeros(b.good.size)
     usual = b.mean_demand_t * b.demand_factor * (1.0 - b.substituted)
     model.usual_demand_t = usual  # unchanged until the week's adjustments (read by prices)
+    front_run = front_run_cover_weeks(model) if model.announced else 0.0
     for cls, idx in model.buyer_rules:
         b.cover_weeks[idx] = cls.target_cover_weeks(
             b.base_cover_weeks[idx], b.alert[idx], market.stockpile_cover_gain
         )
+        if model.announced:
+            b.cover_weeks[idx] += front_run[idx]
         orders[idx] = cls.order_t(
             usual[idx], b.cover_weeks[idx], lead[idx], position[idx], market.order_adjust_weeks
         )
@@ -55,6 +58,28 @@ def place_orders(model) -> None:
     model.new_orders_t = new
     if model.any_licensed:
         file_orders(model)
+
+
+def front_run_cover_weeks(model) -> np.ndarray:
+    """Extra cover (weeks) each buyer aims at ahead of a control announced for a later date
+    (`ExportControlModel.announce_control`): the disruption it expects (the regime's expected
+    wait for a licence; for a ban or quota, `market.front_run_max_weeks`), capped at that
+    maximum, times its share of supply from the controlling State. Holding stock costs, so
+    buyers time the extra orders to ship just before the date: the extra cover ramps up over
+    the last `market.order_adjust_weeks` before it."""
+    b, p = model.buyers, model.pairs
+    market = model.config.market
+    extra = np.zeros(b.good.size)
+    for good, origin, effective, disruption in model.announced:
+        weeks_left = effective - model.time
+        ramp = min(max(1.0 - (weeks_left - 1.0) / market.order_adjust_weeks, 0.0), 1.0)
+        if ramp == 0.0:
+            continue
+        weeks = min(disruption, market.front_run_max_weeks) * ramp
+        exposed = (p.good == good) & (p.origin == origin) & p.foreign
+        extra += np.bincount(p.buyer, weights=np.where(exposed, p.share, 0.0) * weeks,
+                             minlength=b.good.size)
+    return extra
 
 
 def file_orders(model) -> None:
@@ -79,10 +104,12 @@ def file_orders(model) -> None:
 # --- allocation ---------------------------------------------------------------------------------
 
 def shippable_t(model) -> np.ndarray:
-    """Backlog that may leave this week: all of it, except on links under a licence regime (only
-    what is licensed), to foreign buyers under a ban, or beyond what is left of a quota."""
+    """Backlog that may leave this week: all of it, except orders waiting for a licence
+    decision, on links under a licence regime all but what is licensed, to foreign buyers
+    under a ban nothing, and under a quota no more than is left of it."""
     p = model.pairs
-    shippable = p.backlog_t.copy()
+    shippable = p.backlog_t - p.pending_t
+    np.maximum(shippable, 0.0, out=shippable)
     if model.any_licensed:
         licensed = model.pair_licensed
         shippable[licensed] = np.minimum(shippable[licensed], p.permitted_t[licensed])

@@ -41,7 +41,8 @@ class EventKind:
 
 
 class ExportControlEvent(EventKind):
-    """A State puts a good under a regime (licence, quota, ban) or lifts it (`none`)."""
+    """A State puts a good under a regime (licence, quota, ban) or lifts it (`none`); with an
+    `effective` date, it announces the regime, which takes effect on that date."""
 
     name = "export_control"
 
@@ -54,6 +55,9 @@ class ExportControlEvent(EventKind):
 
     @staticmethod
     def apply(model, event):
+        if event.effective is not None and model.config.week_of(event.effective) > model.time:
+            model.announce_control(event)
+            return
         model.states[event.state].set_control(event.good, event.control)
 
 

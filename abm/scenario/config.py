@@ -279,7 +279,9 @@ class Market:
     `restock_after_shortage` (it restocks above its usual cover after a shortage).
     `demand_cv` is the week-to-week noise of each buyer's demand. Buyers remember shortfalls
     and price rises (the pressure that drives substitution) over `pressure_memory_weeks`.
-    Producers forecast orders by smoothing them over `exporter_forecast_weeks`. The whole
+    Producers forecast orders by smoothing them over `exporter_forecast_weeks`. Ahead of a
+    control announced for a later date, buyers aim at up to `front_run_max_weeks` of extra
+    cover (`abm.market.trade.front_run_cover_weeks`). The whole
     market (every buyer's demand and
     every producer's capacity) grows at `demand_growth_per_year`; the scenario's demands and
     capacities are the levels at `growth_reference` (default: the start date), so a year of
@@ -302,6 +304,7 @@ class Market:
     demand_growth_per_year: float = 0.0
     growth_reference: dt.date | None = None
     pressure_memory_weeks: float = 8.0
+    front_run_max_weeks: float = 13.0
 
     def check(self, path: str) -> None:
         for route, weeks in self.transit_weeks.items():
@@ -321,6 +324,7 @@ class Market:
         _non_negative(f"{path}.restock_after_shortage", self.restock_after_shortage)
         _positive(f"{path}.exporter_forecast_weeks", self.exporter_forecast_weeks)
         _positive(f"{path}.pressure_memory_weeks", self.pressure_memory_weeks)
+        _non_negative(f"{path}.front_run_max_weeks", self.front_run_max_weeks)
         _growth(f"{path}.demand_growth_per_year", self.demand_growth_per_year)
         if self.growth_reference is not None:
             _calendar(f"{path}.growth_reference", self.growth_reference)
@@ -443,7 +447,8 @@ class ExportControl:
 
     `licence`: each shipment batch to one buyer is an application (`abm.market.licensing`)
     that waits `review_weeks` (gamma spread with coefficient of variation `review_cv`), is
-    decided by an office that decides at most `review_capacity_per_week` applications a week,
+    decided by an office that decides due applications, in order, until it has decided
+    `review_capacity_t_per_week` tonnes in the week,
     and is approved with a probability: `approval` by default, overridden by
     `approval_by_destination`, then capped by `approval_by_sector` (the lower of the two),
     then scaled by `approval_by_exporter` (a factor per named exporter, capped at 1), and by
@@ -470,7 +475,7 @@ class ExportControl:
     regime: Regime = "licence"
     review_weeks: float = 9.0
     review_cv: float = 0.3
-    review_capacity_per_week: float = 1.0e9
+    review_capacity_t_per_week: float = 1.0e9
     approval: float = 1.0
     approval_by_destination: dict[str, float] = field(default_factory=dict)
     approval_by_sector: dict[str, float] = field(default_factory=dict)
@@ -492,7 +497,7 @@ class ExportControl:
         if 0 < self.review_cv < MIN_POSITIVE:
             raise ConfigError(f"{path}.review_cv", f"0 or a number >= {MIN_POSITIVE:g}",
                               self.review_cv)
-        _positive(f"{path}.review_capacity_per_week", self.review_capacity_per_week)
+        _positive(f"{path}.review_capacity_t_per_week", self.review_capacity_t_per_week)
         _probability(f"{path}.approval", self.approval)
         for key, p in self.approval_by_destination.items():
             _probability(f"{path}.approval_by_destination.{key}", p)
@@ -728,7 +733,9 @@ class Event:
     Only the fields a kind uses are read; the loader checks that the kind is known and that the
     fields it needs are present.
 
-    - `export_control`: `state` sets `control` on `good` (all fields of the regime).
+    - `export_control`: `state` sets `control` on `good` (all fields of the regime); with an
+      `effective` date after `date`, the control is announced on `date` and takes effect on
+      `effective` (buyers abroad front-run it, `abm.market.trade`).
     - `licence_policy`: `state` changes some fields of its regime on `good` (`changes`).
     - `tariff`: `state` sets an ad-valorem `rate` on imports of `good` ("*" for all) from
       `partner` ("*" for all).
@@ -773,10 +780,19 @@ class Event:
     level: float = 1.0
     share: float = 1.0
     deal: str = ""
+    effective: dt.date | None = None
 
     def check(self, path: str) -> None:
         if self.control is not None:
             self.control.check(f"{path}.control")
+        if self.effective is not None:
+            _calendar(f"{path}.effective", self.effective)
+            if self.kind != "export_control":
+                raise ConfigError(f"{path}.effective", "only on an export_control event",
+                                  str(self.effective))
+            if self.effective <= self.date:
+                raise ConfigError(f"{path}.effective", f"a date after the event's date {self.date}",
+                                  str(self.effective))
         _non_negative(f"{path}.rate", self.rate)
         _non_negative(f"{path}.duration_weeks", self.duration_weeks)
         _probability(f"{path}.level", self.level)

@@ -12,6 +12,7 @@ import pytest
 import abm
 from abm.market import recorder, trade
 from abm.market.adaptation import landed_price_usd_per_kg
+from abm.market.clearing import export_prices
 from abm.model import ExportControlModel
 from abm.scenario import override
 
@@ -93,13 +94,16 @@ def test_prices_read_off_tables_equal_prices_gathered_per_link():
         assert model.pair_tariff[i] == rate
     good, dest = b.good[p.buyer], b.region[p.buyer]
     origin = model.country_region[p.origin]
-    price, ref = model.price_usd_per_kg, model.reference_price
-    trade.export_prices(model)
-    assert model.pair_home_price.tobytes() == price[good, origin].tobytes()
-    expected = price[good, dest] * (ref[good, origin] / ref[good, dest])
-    assert model.pair_export_price.tobytes() == expected.tobytes()
-    landed = price[good, dest] * (1.0 + model.pair_tariff)
-    assert landed_price_usd_per_kg(model).tobytes() == landed.tobytes()
+    spot, contract = model.prices.spot, model.prices.contract
+    ref = model.reference_price
+    export_prices(model)
+    assert model.pair_home_price.tobytes() == spot[good, origin].tobytes()
+    share = b.contract_share[p.buyer]
+    paid = share * contract[good, dest] + (1.0 - share) * spot[good, dest]
+    expected = paid * (ref[good, origin] / ref[good, dest])
+    np.testing.assert_allclose(model.pair_export_price, expected, rtol=1e-14)
+    landed = paid * (1.0 + model.pair_tariff)
+    np.testing.assert_allclose(landed_price_usd_per_kg(model), landed, rtol=1e-14)
 
 
 def test_shipments_added_in_place_equal_shipments_added_by_count():
@@ -113,8 +117,7 @@ def test_shipments_added_in_place_equal_shipments_added_by_count():
     transit = model.buyers.transit_t.copy()
     trade.dispatch(model, pair, quantity)
     price = model.pair_export_price[pair]
-    premium = 1.0 + model.config.market.spot_premium * model.pair_spot_share[pair]
-    worth = quantity * price * premium * 1000.0
+    worth = quantity * price * 1000.0
     slot = (model.steps + model.pairs.lag_weeks[pair]) % (model.max_lag + 1)
     np.add.at(transit, (slot, model.pairs.buyer[pair]), quantity)
     assert model.buyers.transit_t.tobytes() == transit.tobytes()
