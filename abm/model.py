@@ -43,6 +43,8 @@ REGIONS = (CHINA_REGION, "ROW")
 # Buyers plan for at most this many review rounds of a licence application (a probability of
 # approval near 0 would otherwise make the expected wait, and their orders, unbounded).
 MAX_EXPECTED_ROUNDS = 4.0
+# Buyers learn how long licences take over about a quarter (weeks).
+WAIT_LEARNING_WEEKS = 13.0
 
 
 def rule_selections(classes: list[tuple[type, np.ndarray]], size: int) -> list:
@@ -652,13 +654,21 @@ class ExportControlModel(mesa.Model):
         self.recorder.record(self)
 
     def _learn_licence_waits(self) -> None:
-        """Buyers plan with the wait the regime implies (`_licence_arrays`) plus the office's
-        congestion: the tonnes due but not yet decided, in weeks of its capacity."""
+        """Buyers plan with the review time the regime announces at first, then learn the
+        wait their exporters' office shows (Little's law: tonnes pending over tonnes approved
+        a week, `LicenceOffice.wait_weeks`, which counts refusals and refiling), smoothed over
+        `WAIT_LEARNING_WEEKS`."""
         for office, mask in self._office_links:
             links = mask & self.pair_licensed
-            self.pair_expected_lead[links] = (
-                self.pairs.lag_weeks[links] + self.pair_wait_weeks[links]
-                + self.pair_filed_share[links] * office.congestion_weeks)
+            if not links.any():
+                continue
+            if np.isnan(office.planned_wait_weeks):
+                office.planned_wait_weeks = office.control.review_weeks
+            shown = office.wait_weeks()
+            if not np.isnan(shown):
+                office.planned_wait_weeks += (shown - office.planned_wait_weeks) / WAIT_LEARNING_WEEKS
+            self.pair_expected_lead[links] = (self.pairs.lag_weeks[links] + self.pair_filed_share[links]
+                                              * office.planned_wait_weeks)
 
     def _new_week_buffers(self) -> None:
         """Zero this week's flows in the arrays sized at construction (allocating them anew

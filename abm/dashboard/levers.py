@@ -104,9 +104,9 @@ _FIELDS = {
     "approval": ("approval rate (0-1)", 0.0, 1.0),
     "review_weeks": ("review time (weeks)", 0.0, None),
     "review_capacity_t_per_week": ("office capacity (t/week)", 0.0, None),
-    "customs_hold_weeks": ("customs hold (weeks)", 0.0, None),
+    "refile_weeks": ("refiling wait after a refusal (weeks)", 0.0, None),
+    "unlisted_approval": ("approval rate of unlisted grades (0-1)", 0.0, 1.0),
     "quota_t_per_year": ("quota (t/year)", 0.0, None),
-    "controlled_share": ("share needing a licence (0-1)", 0.0, 1.0),
     "revenue_share": ("revenue share to the State (0-1)", 0.0, 1.0),
     "rate": ("tariff (1 = 100%)", 0.0, None),
     "level": ("level (0-1)", 0.0, 1.0),
@@ -128,7 +128,7 @@ def _control_levers(prefix: str, label: str, control: ExportControl, path: str) 
                  value=control.regime, paths=(f"{path}.regime",), choices=REGIMES)]
     if control.regime == "licence":
         fields = ["approval", "review_weeks", "review_capacity_t_per_week"]
-        fields += [f for f in ("customs_hold_weeks", "revenue_share") if getattr(control, f)]
+        fields += [f for f in ("revenue_share",) if getattr(control, f)]
         for field in fields:
             out.append(_number(f"{prefix}_{field}", label, field, getattr(control, field),
                                f"{path}.{field}"))
