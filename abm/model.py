@@ -13,8 +13,9 @@ Goods form a chain: a producer may use inputs (`Exporter.inputs`), held by a buy
 outside China) once their input stocks run down.
 
 Model time is in weeks since the start date: step k (k = 1, 2, ...) runs at time k and covers
-the seven days from `start + 7 (k - 1)`. A policy event dated inside that week runs at time
-(days since start) / 7, before the step.
+the seven days from `start + 7 (k - 1)`. A policy event takes effect before the week whose
+first day is nearest its date (`Scenario.effect_time`): Monday to Thursday, its own week;
+Friday to Sunday, the next.
 """
 
 from __future__ import annotations
@@ -103,6 +104,7 @@ class ExportControlModel(mesa.Model):
         )
         self.price_usd_per_kg = self.reference_price.copy()
         self.demand_response_weeks = np.array([g.demand_response_weeks for g in goods])
+        self.shipment_batch_t = np.array([g.shipment_batch_t for g in goods])
         self.good_priority = np.array([g.allocation == "priority" for g in goods])
         self._policy_dirty = True
         self.policy_version = 0  # counts changes of any State's instruments
@@ -453,14 +455,14 @@ class ExportControlModel(mesa.Model):
         # The model keeps the callable alive: Mesa holds events by weak reference.
         self._event_handles.append(apply_event)
         self.schedule_event(
-            apply_event, at=self.config.week_of(event.date), priority=Priority.LOW
+            apply_event, at=self.config.effect_time(event.date), priority=Priority.LOW
         )
 
     def announce_control(self, event: Event) -> None:
         """A control announced now takes effect at `event.effective`: buyers abroad of the
         good from that State plan to bridge the disruption (`trade.front_run_cover_weeks`),
         and the control is scheduled for its date."""
-        effective = self.config.week_of(event.effective)
+        effective = self.config.effect_time(event.effective)
         control = event.control
         if control.regime == "licence":
             rounds = 1.0 / max(control.approval, 1.0 / MAX_EXPECTED_ROUNDS)
@@ -654,21 +656,25 @@ class ExportControlModel(mesa.Model):
         self.recorder.record(self)
 
     def _learn_licence_waits(self) -> None:
-        """Buyers plan with the review time the regime announces at first, then learn the
-        wait their exporters' office shows (Little's law: tonnes pending over tonnes approved
-        a week, `LicenceOffice.wait_weeks`, which counts refusals and refiling), smoothed over
-        `WAIT_LEARNING_WEEKS`."""
+        """Buyers plan at first with the review time the regime announces, and learn, over
+        `WAIT_LEARNING_WEEKS`, the wait it really implies: the review, refiling after each
+        refusal (`_licence_arrays`) and the office's congestion (tonnes due but undecided, in
+        weeks of its capacity). The wait they learn depends on the regime, not on how much
+        they order, so ordering more does not make them expect to wait longer (which would
+        feed on itself)."""
         for office, mask in self._office_links:
             links = mask & self.pair_licensed
             if not links.any():
                 continue
-            if np.isnan(office.planned_wait_weeks):
-                office.planned_wait_weeks = office.control.review_weeks
-            shown = office.wait_weeks()
-            if not np.isnan(shown):
-                office.planned_wait_weeks += (shown - office.planned_wait_weeks) / WAIT_LEARNING_WEEKS
-            self.pair_expected_lead[links] = (self.pairs.lag_weeks[links] + self.pair_filed_share[links]
-                                              * office.planned_wait_weeks)
+            if office.planned_wait is None:
+                office.planned_wait = np.full(links.size, np.nan)
+            new = links & np.isnan(office.planned_wait)
+            office.planned_wait[new] = office.control.review_weeks
+            implied = self.pair_wait_weeks + office.congestion_weeks
+            office.planned_wait[links] += (implied[links] - office.planned_wait[links]) / WAIT_LEARNING_WEEKS
+            self.pair_expected_lead[links] = (self.pairs.lag_weeks[links]
+                                              + self.pair_filed_share[links]
+                                              * office.planned_wait[links])
 
     def _new_week_buffers(self) -> None:
         """Zero this week's flows in the arrays sized at construction (allocating them anew

@@ -254,10 +254,13 @@ def _halted_panels(result, good: str, top, bottom) -> bool:
 
 
 def licences(result, path: Path) -> Path | None:
-    """Licence applications filed, approved and refused each week, and the backlog."""
+    """Licence applications filed, approved and refused each week, and the backlog (tonnes,
+    all destinations and grades)."""
     frame = result.licences
     if frame.empty:
         return None
+    frame = frame.groupby(["date", "state", "good"], as_index=False)[
+        ["filed_t", "approved_t", "refused_t", "backlog_t"]].sum()
     offices = frame[["state", "good"]].drop_duplicates().itertuples(index=False)
     offices = list(offices)
     fig, axes = plt.subplots(len(offices), 1, figsize=(9, 3.4 * len(offices)), squeeze=False)

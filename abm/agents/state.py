@@ -68,7 +68,7 @@ class State(mesa.Agent):
         office = self.offices.get(good)
         if control.regime == "licence":
             if office is None:
-                self.offices[good] = LicenceOffice(control)
+                self.offices[good] = LicenceOffice(control, self.code, good)
             else:
                 office.control = control
         elif office is not None:

@@ -1,6 +1,8 @@
 """Accounting: material balance by stage, and the week's values by country.
 
-Material: for each good (each stage of the chain), initial stock + produced = used by final
+Values are in value added where they stand for output (`Sector.value_added_share`):
+`output_lost_usd` of `weekly_values` is value added lost, `gross_output_lost_usd` the gross
+figure. Material: for each good (each stage of the chain), initial stock + produced = used by final
 buyers + used as an input by producers + stocks (buyers', producers') + in transit. A licence
 application holds an order, not goods (exporters make and ship once licensed), so nothing
 material waits in a licence queue. Values (USD a week, by country): output lost and substitution costs
@@ -81,9 +83,12 @@ def weekly_values(model) -> dict[str, np.ndarray]:
     chip_revenue, served = chips.revenue_abroad_usd(), chips.served_units()
     # The rival's region is China's for the others, and the rest of the world's for China.
     region_of, partner_region = model.country_region, model.partner_region
-    output_lost = np.bincount(b.country, weights=b.output_lost_usd, minlength=n)
+    # Payoffs value output lost in value added (a stopped car plant loses the value it adds,
+    # not the car's price); the gross figure is reported beside it.
+    output_lost = np.bincount(b.country, weights=b.value_added_lost_usd, minlength=n)
     return {
         "output_lost_usd": output_lost,
+        "gross_output_lost_usd": np.bincount(b.country, weights=b.output_lost_usd, minlength=n),
         "substitution_cost_usd": np.bincount(b.country, weights=b.substitution_cost_usd,
                                              minlength=n),
         "export_revenue_usd": value - rent,
@@ -91,6 +96,6 @@ def weekly_values(model) -> dict[str, np.ndarray]:
         "chip_revenue_usd": chip_revenue,
         "compute_units": served[region_of],
         "partner_compute_units": served[partner_region],
-        "output_value_usd": np.bincount(b.country, weights=b.demand_t * b.value_usd_per_t,
-                                        minlength=n),
+        "output_value_usd": np.bincount(
+            b.country, weights=b.demand_t * b.value_usd_per_t * b.value_added_share, minlength=n),
     }

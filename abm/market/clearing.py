@@ -46,7 +46,9 @@ import numpy as np
 
 from abm.market.books import N_REGIONS
 
-MAX_SHORTAGE = 0.95  # a region short of 95% of its target stock: the schedule's far end
+TINY_T = 1e-9  # tonnes: capacities below it are none
+MAX_SHORTAGE = 0.95
+MIN_USE_RATIO = 0.5  # a region short of 95% of its target stock: the schedule's far end
 CHN, ROW = 0, 1
 
 
@@ -70,8 +72,8 @@ class PriceBook:
         capacity = np.bincount(e.price_key, weights=e.capacity_t, minlength=size)
         use = np.bincount(e.price_key, weights=e.expected_orders_t, minlength=size)
         self.base_use = np.divide(use, capacity, out=np.zeros(size),
-                                  where=capacity > 0).reshape(n, N_REGIONS)
-        self.has_producers = (self.base_use > 0)
+                                  where=capacity > TINY_T).reshape(n, N_REGIONS)
+        self.has_producers = self.base_use > 1e-6
         # Which regions import each good from the other (arbitrage applies only there).
         imports = np.zeros(size, dtype=bool)
         cross = p.origin_price_key != p.price_key
@@ -113,9 +115,11 @@ def shortage(model) -> np.ndarray:
     size = n * N_REGIONS
     usual = model.usual_demand_t
     lead = np.bincount(p.buyer, weights=p.share * p.lag_weeks, minlength=b.good.size)
-    target = np.bincount(b.price_key, weights=usual * (b.cover_weeks + lead), minlength=size)
+    # (bincount of empty weights is integer: made float)
+    target = np.bincount(b.price_key, weights=usual * (b.cover_weeks + lead),
+                         minlength=size).astype(float, copy=False)
     held = np.bincount(b.price_key, weights=b.inventory_t + b.transit_t.sum(axis=0),
-                       minlength=size)
+                       minlength=size).astype(float, copy=False)
     surplus = np.maximum(e.inventory_t - e.inventory_weeks * e.expected_orders_t, 0.0)
     held += np.bincount(e.price_key, weights=surplus, minlength=size)
     s = np.divide(target - held, target, out=np.zeros(size), where=target > 1e-9)
@@ -143,11 +147,13 @@ def update_prices(model) -> None:
     size = n * N_REGIONS
     capacity = np.bincount(e.price_key, weights=e.capacity_t, minlength=size)
     produced = np.bincount(e.price_key, weights=e.produced_t, minlength=size)
-    use = np.divide(produced, capacity, out=np.zeros(size), where=capacity > 0).reshape(n, -1)
+    use = np.divide(produced, capacity, out=np.zeros(size), where=capacity > TINY_T).reshape(n, -1)
     ratio = np.divide(use, book.base_use, out=np.ones_like(use), where=book.has_producers)
+    # Below MIN_USE_RATIO of its usual capacity use, a producer's marginal cost stops falling:
+    # it is then its variable cost, not a falling price that clears the market.
     cost_anchor = np.where(book.has_producers,
-                           book.reference * np.maximum(ratio, 1e-3) ** (1.0 / book.supply_elasticity),
-                           np.inf)
+                           book.reference * np.maximum(ratio, MIN_USE_RATIO)
+                           ** (1.0 / book.supply_elasticity), np.inf)
     other = book.spot[:, ::-1] * book.reference / book.reference[:, ::-1]
     parity = other * (1.0 + book.carrying_per_week * licence_wait_weeks(model))
     parity = np.where(book.imports, parity, np.inf)

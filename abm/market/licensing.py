@@ -25,8 +25,6 @@ from abm.scenario.config import ExportControl
 # Applications are kept in the order they were filed (appended when filed; deciding one keeps
 # the others' order), so an application's position is its place in the queue.
 _FIELDS = ("due", "filed", "first_filed", "quantity_t", "pair", "listed")
-FLOW_MEMORY_WEEKS = 8.0  # the approvals' flow is smoothed over about two months
-MAX_WAIT_WEEKS = 52.0
 
 
 
@@ -68,16 +66,18 @@ def review_weeks(control: ExportControl, n: int, rng) -> np.ndarray:
 class LicenceOffice:
     """Pending applications of one (State, good) and the rules for deciding them."""
 
-    def __init__(self, control: ExportControl):
+    def __init__(self, control: ExportControl, state_code: str = "", good: str = ""):
         self.control = control
+        self.state_code, self.good = state_code, good
         self.due = np.empty(0)
         self.filed = np.empty(0)
         self.quantity_t = np.empty(0)
         self.pair = np.empty(0, dtype=np.int64)
         self.listed = np.empty(0, dtype=bool)
         self.first_filed = np.empty(0)
-        self.approved_t_per_week = 0.0  # smoothed over `FLOW_MEMORY_WEEKS`
-        self.planned_wait_weeks = float("nan")  # what buyers plan with (`ExportControlModel`)
+        self.congestion_weeks = 0.0  # tonnes due but not yet decided, in weeks of capacity
+        # The wait buyers plan with on each link, once known (`ExportControlModel`).
+        self.planned_wait: np.ndarray | None = None
 
     @property
     def backlog_t(self) -> float:
@@ -108,7 +108,7 @@ class LicenceOffice:
         Refused applications are filed again (`refile_weeks` later, a new review)."""
         due_idx = (self.due <= now).nonzero()[0]
         if due_idx.size == 0:
-            self.approved_t_per_week -= self.approved_t_per_week / FLOW_MEMORY_WEEKS
+            self.congestion_weeks = 0.0
             return NOTHING_DECIDED
         # By due time; applications due together in the order they were filed (a stable sort
         # keeps their positions' order).
@@ -145,17 +145,9 @@ class LicenceOffice:
             refile["due"] = again + review_weeks(self.control, no.size, rng)
             for name in _FIELDS:
                 setattr(self, name, np.concatenate([getattr(self, name), refile[name]]))
-        self.approved_t_per_week += (float(out.approved_t.sum())
-                                     - self.approved_t_per_week) / FLOW_MEMORY_WEEKS
+        overdue = float(self.quantity_t[self.due <= now].sum())
+        self.congestion_weeks = overdue / self.control.review_capacity_t_per_week
         return out
-
-    def wait_weeks(self) -> float:
-        """The wait the queue shows (Little's law): tonnes pending over tonnes approved a week
-        (smoothed); NaN before anything has been approved. Unlike the waits of the
-        applications approved so far, it counts those still waiting."""
-        if self.approved_t_per_week <= 1e-9:
-            return float("nan")
-        return min(self.backlog_t / self.approved_t_per_week, MAX_WAIT_WEEKS)
 
     def withdraw_all(self) -> tuple[np.ndarray, np.ndarray]:
         """Empty the queue (the control was lifted): pending quantities by pair, to ship."""

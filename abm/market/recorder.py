@@ -119,16 +119,20 @@ class Recorder:
         self.capacity[w] = np.bincount(key, weights=e.capacity_t, minlength=size)
         self.producer_stock[w] = np.bincount(key, weights=e.inventory_t, minlength=size)
         destination = model.pairs.destination
-        for state in model.states.values():
-            for good, office in state.offices.items():
-                for grade, mask in (("listed", office.listed), ("unlisted", ~office.listed)):
-                    dest = destination[office.pair[mask]]
-                    count = np.bincount(dest, minlength=self._n_countries)
-                    tonnes = np.bincount(dest, weights=office.quantity_t[mask],
-                                         minlength=self._n_countries)
-                    for d in count.nonzero()[0].tolist():
-                        self._pending[(state.code, good, d, grade, "backlog_n")] = float(count[d])
-                        self._pending[(state.code, good, d, grade, "backlog_t")] = float(tonnes[d])
+        for office, links in model._office_links:
+            state, good = office.state_code, office.good
+            # Every destination the office licenses gets a row, pending or not.
+            for d in np.unique(destination[links]).tolist():
+                for unit in ("n", "t"):
+                    self._pending.setdefault((state, good, d, "listed", f"backlog_{unit}"), 0.0)
+            for grade, mask in (("listed", office.listed), ("unlisted", ~office.listed)):
+                dest = destination[office.pair[mask]]
+                count = np.bincount(dest, minlength=self._n_countries)
+                tonnes = np.bincount(dest, weights=office.quantity_t[mask],
+                                     minlength=self._n_countries)
+                for d in count.nonzero()[0].tolist():
+                    self._pending[(state, good, d, grade, "backlog_n")] = float(count[d])
+                    self._pending[(state, good, d, grade, "backlog_t")] = float(tonnes[d])
         for key_l, value in self._pending.items():
             self.licence.setdefault(key_l, np.zeros(self._weeks))[w] = value
         self._pending = {}

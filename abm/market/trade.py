@@ -245,10 +245,20 @@ def count_quota_use(model, shipped: np.ndarray) -> None:
 # --- licences and shipments ---------------------------------------------------------------------
 
 def file(model, pair: np.ndarray, quantity_t: np.ndarray, listed: bool) -> None:
-    """One application per link in the origin State's licence office for the good."""
+    """Applications in the origin State's licence office for the good: each link's tonnes as
+    batches of at most its good's `shipment_batch_t` (one application each), or one
+    application per link where the good has no batch size."""
     if pair.size == 0:
         return
     p = model.pairs
+    batch = model.shipment_batch_t[p.good[pair]]
+    if batch.any():
+        count = np.where(batch > 0, np.ceil(quantity_t / np.where(batch > 0, batch, 1.0) - 1e-9),
+                         1).astype(np.int64)
+        count = np.maximum(count, 1)
+        if (count > 1).any():
+            quantity_t = np.repeat(quantity_t / count, count)
+            pair = np.repeat(pair, count)
     np.add.at(p.pending_t, pair, quantity_t)
     np.add.at(model.buyers.queued_t, p.buyer[pair], quantity_t)
     pair_good, pair_origin = p.good[pair], p.origin[pair]

@@ -55,7 +55,7 @@ class ExportControlEvent(EventKind):
 
     @staticmethod
     def apply(model, event):
-        if event.effective is not None and model.config.week_of(event.effective) > model.time:
+        if event.effective is not None and model.config.effect_time(event.effective) > model.time:
             model.announce_control(event)
             return
         model.states[event.state].set_control(event.good, event.control)

@@ -110,6 +110,10 @@ class Good:
     `contract_share` at the contract price and the rest at spot. `demand_response_weeks` is
     how fast final demand answers the product price (`Sector.final_demand_elasticity`).
 
+    `shipment_batch_t`: the usual size of one shipment batch, which under a licence regime is
+    one application (a link's orders of a week are filed as batches of at most this size;
+    0: one application per link and week).
+
     `allocation` is how a producer shares scarce stock: `priority` (default) serves contract
     volumes first, then spot orders by the buyer's bid (the value its output loses per tonne
     short), pooling all producers of the origin; `pro_rata` shares in proportion to orders.
@@ -127,6 +131,7 @@ class Good:
     contract_lag_weeks: float = 13.0
     carrying_cost_per_year: float = 0.1
     demand_response_weeks: float = 26.0
+    shipment_batch_t: float = 0.0
     allocation: Literal["priority", "pro_rata"] = "priority"
 
     def check(self, path: str) -> None:
@@ -149,6 +154,7 @@ class Good:
             if not value >= 1.0:
                 raise ConfigError(f"{path}.{name}", "a number of weeks >= 1", value)
         _non_negative(f"{path}.carrying_cost_per_year", self.carrying_cost_per_year)
+        _non_negative(f"{path}.shipment_batch_t", self.shipment_batch_t)
         if self.allocation not in ("priority", "pro_rata"):
             raise ConfigError(f"{path}.allocation", "'priority' or 'pro_rata'", self.allocation)
         _positive(f"{path}.demand_response_weeks", self.demand_response_weeks)
@@ -398,7 +404,7 @@ PAYOFF_COMPONENTS = {
 class Payoff:
     """How a State values what the model measures (`[payoffs.CODE]`), in USD a week.
 
-    payoff = - output_lost * (its buyers' output lost + substitution costs)
+    payoff = - output_lost * (its buyers' value added lost + substitution costs)
              + export_revenue * (its producers' exports at usual margins + its chipmakers'
                sales abroad) + licence_rent * (the gap between the price abroad and at home on
                what it licenses)
@@ -839,6 +845,13 @@ class Scenario:
         """Model time (weeks since start, fractional) at which `date` begins."""
         return (date - self.start).days / 7.0
 
+    def effect_time(self, date: dt.date) -> float:
+        """Model time at which an event dated `date` takes effect: before the week whose first
+        day is nearest the date (an event from Monday to Thursday applies to its own week, one
+        on Friday to Sunday from the next Monday), so that a week's discreteness shifts
+        events by at most three and a half days either way, not up to six days earlier."""
+        return round(self.week_of(date)) + 0.5
+
     def good_names(self) -> list[str]:
         return [g.name for g in self.goods]
 
@@ -1085,6 +1098,11 @@ class Scenario:
                     f"a declared country (one of {sorted(codes)})",
                     destination,
                 )
+        exporters = sorted(e.name for e in self.exporters)
+        for name in control.approval_by_exporter:
+            if name not in exporters:
+                raise ConfigError(f"{path}.approval_by_exporter.{name}",
+                                  f"a declared exporter (one of {exporters})", name)
 
     def _check_event(self, path, event: Event, codes, goods, exporters) -> None:
         from abm.policy.events import EVENT_KINDS
