@@ -1,7 +1,8 @@
 """The Mesa model: a weekly supply chain of export-controlled goods.
 
-`ExportControlModel(config, rng=seed)` builds States, producers (`Exporter`) and buyers from a
-scenario and schedules its dated policy events; each `step()` is one calendar week, in the
+`ExportControlModel(config, rng=seed)` compiles a scenario into States, producers (`Exporter`),
+buyers and their arrays (`abm.build`, the one module of construction) and schedules its dated
+policy events; each `step()` is one calendar week, in the
 order written in `step()`, each line a stage module of `abm.market` that owns its part of the
 work. The state of buyers, producers and their links lives in arrays (`abm.market.books`), so a
 week costs a handful of NumPy operations whatever the number of agents; the agents are handles
@@ -27,42 +28,20 @@ import numpy as np
 from mesa.time import Priority
 
 from abm.agents.behaviours import Behaviours
-from abm.agents.buyer import Buyer
 from abm.agents.state import State
+from abm.build import build
 from abm.market import accounting, adaptation, production, trade, use
-from abm.market.books import BuyerBook, ExporterBook, PairBook
-from abm.market.chips import ChipMarket
-from abm.market.clearing import PriceBook, export_prices, update_prices
-from abm.market.ledger import Ledger
-from abm.market.recorder import Recorder
+from abm.market.clearing import update_prices
 from abm.market.trade import BAN, LICENCE, QUOTA, REGIME_CODE
+from abm.policy import deals
 from abm.policy.events import EVENT_KINDS
-from abm.policy.pain import PainMeter
-from abm.scenario.config import CHINA_REGION, Event, Scenario
+from abm.scenario.config import Event, Scenario
 
-REGIONS = (CHINA_REGION, "ROW")
 # Buyers plan for at most this many review rounds of a licence application (a probability of
 # approval near 0 would otherwise make the expected wait, and their orders, unbounded).
 MAX_EXPECTED_ROUNDS = 4.0
 # Buyers learn how long licences take over about a quarter (weeks).
 WAIT_LEARNING_WEEKS = 13.0
-
-
-def rule_selections(classes: list[tuple[type, np.ndarray]], size: int) -> list:
-    """`(class, agents)` for the week's rules: the class's agent numbers, or `slice(None)` when
-    one class holds all `size` agents (the usual case), so that its rules read and write the
-    whole arrays, with no copy in and out."""
-    if len(classes) == 1 and classes[0][1].size == size:
-        return [(classes[0][0], slice(None))]
-    return classes
-
-
-def as_slice(indices: np.ndarray) -> np.ndarray | slice:
-    """`indices` as a slice when they are one ascending run of numbers (the same entries,
-    read as a view), else themselves."""
-    if indices.size and (np.diff(indices) == 1).all():
-        return slice(int(indices[0]), int(indices[-1]) + 1)
-    return indices
 
 
 class ExportControlModel(mesa.Model):
@@ -85,71 +64,7 @@ class ExportControlModel(mesa.Model):
         self.config = config
         self.behaviours = Behaviours() if behaviours is None else behaviours
         self._check_behaviours()
-        self.goods = config.good_names()
-        self.countries = config.country_codes()
-        self.sectors = sorted({g.sector for g in config.buyers})
-        self.good_index = {g: i for i, g in enumerate(self.goods)}
-        self.country_index = {c: i for i, c in enumerate(self.countries)}
-        self.sector_index = {s: i for i, s in enumerate(self.sectors)}
-        self.country_region = np.array(
-            [REGIONS.index(c.price_region) for c in config.countries], dtype=np.int64
-        )
-        # Each country's rival region: China's for the others, the rest of the world's for
-        # China (`abm.market.accounting`).
-        china = REGIONS.index(CHINA_REGION)
-        self.partner_region = np.where(self.country_region == china, 1 - china, china)
-        goods = config.goods
-        self.reference_price = np.array(
-            [[g.reference_price_usd_per_kg[r] for r in REGIONS] for g in goods]
-        )
-        self.price_usd_per_kg = self.reference_price.copy()
-        self.demand_response_weeks = np.array([g.demand_response_weeks for g in goods])
-        self.shipment_batch_t = np.array([g.shipment_batch_t for g in goods])
-        self.good_priority = np.array([g.allocation == "priority" for g in goods])
-        self._policy_dirty = True
-        self.policy_version = 0  # counts changes of any State's instruments
-
-        self.states: dict[str, State] = {}
-        for country in config.countries:
-            strategy = self.behaviours.get("strategy", country.strategy)()
-            self.states[country.code] = State(self, country, strategy)
-        self._build_exporters()
-        self._build_buyers()
-        self._apply_growth_to_start()
-        self._build_pairs()
-        self._initial_fill()
-
-        self.ledger = Ledger()
-        self.recorder = Recorder(self)
-        self.chip_market = ChipMarket(self)
-        self.pain = PainMeter(self)
-        self.deals: list = []  # abm.policy.deals.Deal
-        n_pairs = self.pairs.buyer.size
-        self.shipped_this_week = np.zeros(n_pairs)
-        self.value_this_week = np.zeros(n_pairs)
-        self.rent_this_week = np.zeros(n_pairs)
-        self.new_orders_t = np.zeros(n_pairs)
-        self.pair_spot_share = np.zeros(n_pairs)
-        self.always_approve = np.ones(n_pairs)
-        self.orders_t = self.buyers.mean_demand_t.copy()
-        self.quota_used_t: dict[tuple[str, str, int], float] = {}
-        self.produced_total_t = np.zeros(len(self.goods))
-        self.consumed_total_t = np.zeros(len(self.goods))
-        for state_code, by_good in config.controls.items():
-            for good, control in by_good.items():
-                self.states[state_code].set_control(good, control)
-        for state_code, rates in config.tariffs.items():
-            for key, rate in rates.items():
-                partner, _, good = key.partition(".")
-                self.states[state_code].set_tariff(partner, good or "*", rate)
-        self._rebuild_policy()
-        self.prices = PriceBook(self)
-        self.price_usd_per_kg = self.prices.spot
-        export_prices(self)
-        self.pairs.base_landed_usd_per_kg = adaptation.landed_price_usd_per_kg(self)
-        self.buyer_base_price_usd_per_t = 1000.0 * np.bincount(
-            self.pairs.buyer, weights=self.pairs.share * self.pairs.base_landed_usd_per_kg,
-            minlength=self.buyers.good.size)
+        build(self)
 
         self.announced: list[tuple[int, int, float, float]] = []  # good, origin, when, weeks
         self.events_applied: list[Event] = []
@@ -168,280 +83,6 @@ class ExportControlModel(mesa.Model):
         except ConfigError as err:
             raise ScenarioError(f"scenario {self.config.name!r}", err.path,
                                 str(err).split(": ", 1)[1]) from None
-
-    def _build_exporters(self) -> None:
-        cfg = self.config.exporters
-        self.exporter_agents = [
-            self.behaviours.get("exporter", e.behaviour)(self, i, e.name, e.country, e.good)
-            for i, e in enumerate(cfg)
-        ]
-        self.exporter_index = {e.name: i for i, e in enumerate(cfg)}
-        country = np.array([self.country_index[e.country] for e in cfg], dtype=np.int64)
-        good = np.array([self.good_index[e.good] for e in cfg], dtype=np.int64)
-        self._exporter_args = dict(
-            good=good,
-            country=country,
-            region=self.country_region[country] if cfg else np.empty(0, dtype=np.int64),
-            capacity_t=np.array([e.capacity_t_per_week for e in cfg], dtype=float),
-            inventory_weeks=np.array([e.inventory_weeks for e in cfg], dtype=float),
-            expansion_price_ratio=np.array([e.expansion_price_ratio for e in cfg], dtype=float),
-            expansion_per_year=np.array([e.expansion_per_year for e in cfg], dtype=float),
-            expansion_lead_weeks=np.array([e.expansion_lead_weeks for e in cfg], dtype=np.int64),
-        )
-        # Spot pools: all producers of one good in one origin country.
-        pool_key = good * max(len(self.countries), 1) + country
-        _, self.exporter_pool = np.unique(pool_key, return_inverse=True)
-        self.exporter_pool = self.exporter_pool.astype(np.int64)
-        self.n_pools = int(self.exporter_pool.max()) + 1 if cfg else 0
-        classes: dict[type, list[int]] = {}
-        for agent in self.exporter_agents:
-            classes.setdefault(type(agent), []).append(agent.index)
-        self.exporter_classes = [(c, np.array(i, dtype=np.int64)) for c, i in classes.items()]
-        self.exporter_rules = rule_selections(self.exporter_classes, len(cfg))
-
-    def _build_buyers(self) -> None:
-        """Final buyers: `count` per group with lognormal sizes. Input buyers: one per
-        producer of the good the group feeds, with that producer's input content."""
-        cfg = self.config
-        columns = {k: [] for k in ("good", "country", "sector", "group", "demand", "cover",
-                                   "feeds", "content")}
-        self.buyer_agents: list[Buyer] = []
-        self.buyer_groups = []
-        for gi, group in enumerate(cfg.buyers):
-            if group.feeds:
-                makers = [i for i, e in enumerate(cfg.exporters)
-                          if e.good == group.feeds and e.country == group.country]
-                count = len(makers)
-                demand = np.zeros(count)
-                content = [cfg.exporters[i].inputs.get(group.good, 0.0) for i in makers]
-            else:
-                count = group.count
-                sizes = self.rng.lognormal(0.0, group.size_sigma, count)
-                demand = group.demand_t_per_year / 52.0 * sizes / sizes.sum()
-                makers, content = [-1] * count, [0.0] * count
-            columns["demand"].append(demand)
-            columns["cover"].append(self.rng.uniform(*group.cover_weeks, size=count))
-            columns["feeds"] += makers
-            columns["content"] += content
-            columns["good"] += [self.good_index[group.good]] * count
-            columns["country"] += [self.country_index[group.country]] * count
-            columns["sector"] += [self.sector_index[group.sector]] * count
-            columns["group"] += [gi] * count
-            self.buyer_groups.append((group.good, group.country, group.sector))
-            behaviour = self.behaviours.get("buyer", group.behaviour)
-            for _ in range(count):
-                index = len(self.buyer_agents)
-                self.buyer_agents.append(
-                    behaviour(self, index, group.country, group.sector, group.good)
-                )
-        country = np.array(columns["country"], dtype=np.int64)
-        sector = np.array(columns["sector"], dtype=np.int64)
-        demand_t = np.concatenate(columns["demand"]) if columns["demand"] else np.empty(0)
-        cover_weeks = np.concatenate(columns["cover"]) if columns["cover"] else np.empty(0)
-        self.max_lag = max(
-            [cfg.market.domestic_transit_weeks, *cfg.market.transit_weeks.values()]
-        )
-        self._arrival_slot_steps = -1
-        sectors = [cfg.sector(name) for name in self.sectors]
-
-        def by_sector(field: str) -> np.ndarray:
-            return np.array([getattr(s, field) for s in sectors], dtype=float)[sector] \
-                if sector.size else np.empty(0)
-
-        self.buyers = BuyerBook(
-            good=np.array(columns["good"], dtype=np.int64),
-            country=country,
-            sector=sector,
-            region=self.country_region[country] if country.size else country,
-            group=np.array(columns["group"], dtype=np.int64),
-            mean_demand_t=demand_t,
-            base_cover_weeks=cover_weeks,
-            inventory_t=demand_t * cover_weeks,
-            transit_t=np.zeros((self.max_lag + 1, demand_t.size)),
-            feeds=np.array(columns["feeds"], dtype=np.int64),
-            content_t_per_t=np.array(columns["content"], dtype=float),
-            value_usd_per_t=by_sector("value_usd_per_t"),
-            contract_share=by_sector("contract_share"),
-            substitution_ceiling=by_sector("substitution_ceiling"),
-            substitution_lead_weeks=by_sector("substitution_lead_weeks"),
-            substitution_cost_usd_per_t=by_sector("substitution_cost_usd_per_t"),
-            substitution_reversal_weeks=by_sector("substitution_reversal_weeks"),
-            value_added_share=by_sector("value_added_share"),
-            input_cost_share=by_sector("input_cost_share"),
-            final_demand_elasticity=by_sector("final_demand_elasticity"),
-        )
-        self.input_buyers = np.flatnonzero(self.buyers.feeds >= 0)
-        self.inputs_per_maker = np.bincount(self.buyers.feeds[self.input_buyers],
-                                            minlength=len(cfg.exporters)).astype(float)
-        self.final_buyers = np.flatnonzero(self.buyers.feeds < 0)
-        # Fixed gathers the week reads (taken once here, not every week): each input stock's
-        # producer, content, good and its producer's number of inputs; the final buyers'
-        # goods (and, once the producers' book exists, the producers' price keys).
-        b, inputs = self.buyers, self.input_buyers
-        self.input_maker = b.feeds[inputs]
-        self.input_content_t_per_t = b.content_t_per_t[inputs]
-        self.input_good = b.good[inputs]
-        self.input_maker_inputs = self.inputs_per_maker[self.input_maker]
-        self.final_good = b.good[self.final_buyers]
-        # The week reads and writes the final buyers' and the input stocks' entries through
-        # these: a slice (a view, no copy) when they are stored in one run, as they are when
-        # built here (final buyers first), else their indices.
-        self.final_at = as_slice(self.final_buyers)
-        self.inputs_at = as_slice(self.input_buyers)
-        self.n_inputs = int(self.input_buyers.size)
-        self.substitutes = bool(self.buyers.substitution_ceiling.any())
-        # Final demand answers the product's price (the good's cost share times its landed
-        # price's rise), at the speed of the good's demand response.
-        self.any_demand_elasticity = bool((b.final_demand_elasticity * b.input_cost_share).any())
-        self.buyer_demand_response_weeks = self.demand_response_weeks[b.good]
-        # Buyers of each class get that class's rules (a subclass overrides a behaviour).
-        classes: dict[type, list[int]] = {}
-        for agent in self.buyer_agents:
-            classes.setdefault(type(agent), []).append(agent.index)
-        self.buyer_classes = [(cls, np.array(idx, dtype=np.int64)) for cls, idx in classes.items()]
-        self.buyer_rules = rule_selections(self.buyer_classes, self.buyers.good.size)
-
-    def _apply_growth_to_start(self) -> None:
-        """Scale demands and capacities from their reference date back (or on) to the start."""
-        market = self.config.market
-        if not market.demand_growth_per_year or market.growth_reference is None:
-            return
-        years = (self.config.start - market.growth_reference).days / 365.25
-        factor = (1.0 + market.demand_growth_per_year) ** years
-        self.buyers.mean_demand_t *= factor
-        self.buyers.inventory_t *= factor
-        self._exporter_args["capacity_t"] = self._exporter_args["capacity_t"] * factor
-
-    def _transit_weeks(self, origin: str, destination: str) -> int:
-        market = self.config.market
-        if origin == destination:
-            return market.domestic_transit_weeks
-        return market.transit_weeks.get(f"{origin}-{destination}", market.transit_weeks["default"])
-
-    def _build_pairs(self) -> None:
-        """Link each buyer to one exporter per origin, balancing load on capacity. Final
-        buyers first; then, stage by stage up the chain, input buyers, whose demand is their
-        producer's load times its input content.
-
-        Within a stage the links are made largest flow first (ties by buyer, then origin), each
-        to the producer of its good in its origin with the most room left. Producers of one
-        (good, origin) compete only with each other, so a (good, origin) with one producer
-        takes its links at once; the others are chosen one link at a time."""
-        cfg = self.config
-        b = self.buyers
-        n_buyers = b.good.size
-        exporters_of: dict[tuple[int, int], list[int]] = {}
-        for i, e in enumerate(cfg.exporters):
-            key = (self.good_index[e.good], self.country_index[e.country])
-            exporters_of.setdefault(key, []).append(i)
-        exporter_good = np.array([self.good_index[e.good] for e in cfg.exporters],
-                                 dtype=np.int64)
-        load = np.zeros(len(cfg.exporters))
-        capacity = self._exporter_args["capacity_t"]
-        n_c = len(self.countries)
-        lag_of = np.array([[self._transit_weeks(o, d) for d in self.countries]
-                           for o in self.countries], dtype=np.int64).reshape(n_c, n_c)
-        origin_rank = {c: r for r, c in enumerate(sorted(self.countries))}
-        # Each group's sourcing entries (origin index, origin's rank by name, share), shares > 0.
-        sourcing = []
-        for group in cfg.buyers:
-            entries = [(self.country_index[o], origin_rank[o], s)
-                       for o, s in group.sourcing.items() if s > 0]
-            sourcing.append(np.array(entries, dtype=float).reshape(-1, 3))
-        stages = []
-        pending = np.ones(n_buyers, dtype=bool)
-        while pending.any():
-            goods_pending = np.zeros(len(self.goods), dtype=bool)
-            goods_pending[b.good[pending]] = True
-            feeds = b.feeds
-            is_final = feeds < 0
-            waiting = np.zeros(n_buyers, dtype=bool)
-            waiting[~is_final] = goods_pending[exporter_good[feeds[~is_final]]]
-            ready = np.flatnonzero(pending & (is_final | ~waiting))
-            if ready.size == 0:
-                raise RuntimeError("the scenario's inputs form a loop")
-            inputs = ready[feeds[ready] >= 0]
-            b.mean_demand_t[inputs] = b.content_t_per_t[inputs] * load[feeds[inputs]]
-            b.inventory_t[inputs] = b.mean_demand_t[inputs] * b.base_cover_weeks[inputs]
-            # One row per (ready buyer, origin with a positive share).
-            per_buyer = [sourcing[g] for g in b.group[ready]]
-            counts = np.array([len(x) for x in per_buyer], dtype=np.int64)
-            table = np.concatenate(per_buyer) if per_buyer else np.empty((0, 3))
-            row_buyer = np.repeat(ready, counts)
-            row_origin = table[:, 0].astype(np.int64)
-            row_share = table[:, 2]
-            flow = b.mean_demand_t[row_buyer] * row_share
-            # Largest flows first, ties by buyer then by origin's name.
-            order = np.lexsort((table[:, 1], row_buyer, -b.mean_demand_t[row_buyer] * row_share))
-            row_buyer, row_origin, row_share, flow = (
-                row_buyer[order], row_origin[order], row_share[order], flow[order])
-            row_good = b.good[row_buyer]
-            chosen = np.empty(row_buyer.size, dtype=np.int64)
-            for (good, origin), candidates in exporters_of.items():
-                rows = np.flatnonzero((row_good == good) & (row_origin == origin))
-                if rows.size == 0:
-                    continue
-                if len(candidates) == 1:
-                    chosen[rows] = candidates[0]
-                    np.add.at(load, chosen[rows], flow[rows])  # in row order, as one by one
-                    continue
-                # Each link to the candidate with the lowest fill after it (the first on ties).
-                loads = [float(load[c]) for c in candidates]
-                caps = [max(float(capacity[c]), 1e-12) for c in candidates]
-                out = []
-                for f in flow[rows].tolist():
-                    best, best_fill = 0, (loads[0] + f) / caps[0]
-                    for k in range(1, len(candidates)):
-                        fill = (loads[k] + f) / caps[k]
-                        if fill < best_fill:
-                            best, best_fill = k, fill
-                    loads[best] += f
-                    out.append(candidates[best])
-                chosen[rows] = out
-                load[candidates] = loads
-            missing = np.ones(row_buyer.size, dtype=bool)
-            for good, origin in exporters_of:
-                missing &= ~((row_good == good) & (row_origin == origin))
-            if missing.any():
-                i = int(np.flatnonzero(missing)[0])
-                raise KeyError((self.goods[row_good[i]], self.countries[row_origin[i]]))
-            destination = b.country[row_buyer]
-            stages.append((row_buyer, row_origin, chosen, lag_of[row_origin, destination],
-                           row_origin != destination, row_share))
-            pending[ready] = False
-        if not stages:  # no buyers: no links
-            empty = np.empty(0, dtype=np.int64)
-            stages.append((empty, empty, empty, empty, empty.astype(bool), empty.astype(float)))
-        columns = [np.concatenate(parts) for parts in zip(*stages, strict=True)]
-        order = np.argsort(columns[0], kind="stable")
-        buyer, origin, exporter, lag, foreign, share = (c[order] for c in columns)
-        self.pairs = PairBook(
-            buyer=buyer.astype(np.int64),
-            origin=origin.astype(np.int64),
-            exporter=exporter.astype(np.int64),
-            lag_weeks=lag.astype(np.int64),
-            foreign=foreign.astype(bool),
-            base_share=share.astype(float),
-        )
-        self.pairs.index(b, self.country_region, len(self.countries))
-        listed = np.array([cfg.sector(name).listed_grade_share for name in self.sectors])
-        self.pair_sector_listed_share = listed[self.pairs.sector] if listed.size else \
-            np.ones(self.pairs.buyer.size)
-        self.exporters = ExporterBook(expected_orders_t=load, **self._exporter_args)
-        self.input_maker_price_key = self.exporters.price_key[self.input_maker]
-        del self._exporter_args
-
-    def _initial_fill(self) -> None:
-        """Start in the steady state: stocks at target, transit pipelines full."""
-        p = self.pairs
-        flow = self.buyers.mean_demand_t[p.buyer] * p.share
-        p.ordered_t = flow.copy()
-        p.shipped_t = flow.copy()
-        slots = self.max_lag + 1
-        for k in range(1, self.max_lag + 1):
-            arriving = p.lag_weeks >= k
-            np.add.at(self.buyers.transit_t[k % slots], p.buyer[arriving], flow[arriving])
-        self.initial_stock_t = accounting.stock_by_good(self)
 
     # --- dated events --------------------------------------------------------------------------
 
@@ -480,6 +121,10 @@ class ExportControlModel(mesa.Model):
 
         self._event_handles.append(take_effect)
         self.schedule_event(take_effect, at=effective, priority=Priority.LOW)
+
+    def strike_deal(self, name: str, duration_weeks: float | None = None) -> None:
+        """A `deal` event: the deal template `name` is struck as scripted (`abm.policy.deals`)."""
+        deals.strike(self, name, origin="scripted", duration_weeks=duration_weeks)
 
     def policy_changed(self) -> None:
         self._policy_dirty = True

@@ -75,7 +75,7 @@ def main() -> None:
              f"seed-median prices. Aims: less than {AIM_OVER_FINAL:.0%} over the final "
              f"{FINAL_WEEKS} weeks and less than {AIM_ANY_WEEK:.1%} in any week. Written by "
              "`experiments/check_settle.py`.", "",
-             by_scenario.reset_index().to_markdown(index=False, floatfmt=".4f")]
+             "```", by_scenario.reset_index().to_string(index=False), "```"]
     (OUT / "summary.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

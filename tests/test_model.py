@@ -188,7 +188,7 @@ def test_a_scenario_without_buyers_runs_and_balances(write_scenario):
 def test_as_slice_reads_the_same_entries_as_the_indices(indices):
     import numpy as np
 
-    from abm.model import as_slice
+    from abm.build import as_slice
 
     idx = np.array(indices, dtype=np.int64)
     values = np.arange(100.0) * 1.5

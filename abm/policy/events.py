@@ -8,14 +8,11 @@ A new kind is a new class registered in `EVENT_KINDS`; scenario files can use it
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
 from abm.scenario.config import ConfigError, Event, ExportControl
-
-if TYPE_CHECKING:
-    from abm.model import ExportControlModel
 
 
 def _need(path: str, event: Event, name: str, allowed: set[str], what: str, wildcard=False):
@@ -36,7 +33,8 @@ class EventKind:
         """Raise ConfigError if `event` lacks what this kind needs."""
 
     @staticmethod
-    def apply(model: ExportControlModel, event: Event) -> None:
+    def apply(model, event: Event) -> None:
+        """Do what the event does to `model` (an `abm.model.ExportControlModel`)."""
         raise NotImplementedError
 
 
@@ -294,9 +292,7 @@ class DealEvent(EventKind):
 
     @staticmethod
     def apply(model, event):
-        from abm.policy.deals import strike
-
-        strike(model, event.deal, origin="scripted", duration_weeks=event.duration_weeks or None)
+        model.strike_deal(event.deal, duration_weeks=event.duration_weeks or None)
 
 
 EVENT_KINDS.update(

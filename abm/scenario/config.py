@@ -15,8 +15,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 CHINA_REGION = "CHN"
 REST_OF_WORLD_REGION = "ROW"
@@ -858,8 +859,10 @@ class Scenario:
     def country_codes(self) -> list[str]:
         return [c.code for c in self.countries]
 
-    def check(self) -> None:
-        """Validate every object and every cross-reference; raises ConfigError."""
+    def check(self, event_kinds: Mapping[str, Any]) -> None:
+        """Validate every object and every cross-reference against the registry of event kinds
+        (`abm.policy.events.EVENT_KINDS`: each kind's `check`, passed in by the loader so that
+        this module needs none of the policy code); raises ConfigError."""
         _calendar("scenario.start", self.start)
         _calendar("scenario.end", self.end)
         if self.end <= self.start:
@@ -970,9 +973,9 @@ class Scenario:
                 raise ConfigError(f"events[{i}].label", f"a label not used by another event "
                                   f"(events[{labels[event.label]}] has it)", event.label)
             labels[event.label] = i
-            self._check_event(f"events[{i}]", event, codes, goods, names)
+            self._check_event(f"events[{i}]", event, codes, goods, names, event_kinds)
         self._check_chips(codes, goods)
-        self._check_policy(codes, goods, names)
+        self._check_policy(codes, goods, names, event_kinds)
 
     def _feeds_cycle(self) -> bool:
         inputs_of: dict[str, set[str]] = {}
@@ -1021,9 +1024,8 @@ class Scenario:
         """The parameters of State `code`'s strategy (defaults when not given)."""
         return self.strategies.get(code, StrategyConfig())
 
-    def _check_policy(self, codes: set[str], goods: set[str], exporters: set[str]) -> None:
-        from abm.policy.events import EVENT_KINDS
-
+    def _check_policy(self, codes: set[str], goods: set[str], exporters: set[str],
+                      event_kinds: Mapping[str, Any]) -> None:
         # Strategy names are checked against the run's behaviour registry by the loader.
         strategy_of = {c.code: c.strategy for c in self.countries}
         for name, deal in self.deals.items():
@@ -1036,7 +1038,7 @@ class Scenario:
             for j, term in enumerate(deal.terms):
                 event = term.as_event(self.start)
                 event.check(f"{path}.terms[{j}]")
-                EVENT_KINDS[term.kind].check(f"{path}.terms[{j}]", event, codes, goods, exporters)
+                event_kinds[term.kind].check(f"{path}.terms[{j}]", event, codes, goods, exporters)
                 if event.control is not None:
                     self._check_control_keys(f"{path}.terms[{j}].control", event.control, codes)
                 if term.kind == "discourage_imports":
@@ -1104,11 +1106,10 @@ class Scenario:
                 raise ConfigError(f"{path}.approval_by_exporter.{name}",
                                   f"a declared exporter (one of {exporters})", name)
 
-    def _check_event(self, path, event: Event, codes, goods, exporters) -> None:
-        from abm.policy.events import EVENT_KINDS
-
-        if event.kind not in EVENT_KINDS:
-            raise ConfigError(f"{path}.kind", f"one of {sorted(EVENT_KINDS)}", event.kind)
+    def _check_event(self, path, event: Event, codes, goods, exporters,
+                     event_kinds: Mapping[str, Any]) -> None:
+        if event.kind not in event_kinds:
+            raise ConfigError(f"{path}.kind", f"one of {sorted(event_kinds)}", event.kind)
         if event.date < self.start:
             raise ConfigError(
                 f"{path}.date", f"a date on or after the start {self.start}", str(event.date)
@@ -1118,6 +1119,6 @@ class Scenario:
                 f"{path}.date", f"a date on or before the end {self.end}", str(event.date)
             )
         event.check(path)
-        EVENT_KINDS[event.kind].check(path, event, codes, goods, exporters)
+        event_kinds[event.kind].check(path, event, codes, goods, exporters)
         if event.control is not None:
             self._check_control_keys(f"{path}.control", event.control, codes)

@@ -33,6 +33,7 @@ import typing
 from pathlib import Path
 from typing import Any
 
+from abm.policy.events import EVENT_KINDS
 from abm.scenario import limits as scenario_limits
 from abm.scenario.config import ConfigError, Scenario
 
@@ -276,7 +277,7 @@ def from_dict(raw: dict[str, Any], source: str = "<scenario>", behaviours=None,
     flat.update(header)
     try:
         scenario = build(Scenario, flat, "")
-        scenario.check()
+        scenario.check(EVENT_KINDS)
         if behaviours is None:
             from abm.agents.behaviours import Behaviours
 

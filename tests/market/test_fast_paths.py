@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import abm
+from abm import build
 from abm.market import recorder, trade
 from abm.market.adaptation import landed_price_usd_per_kg
 from abm.market.clearing import export_prices
@@ -58,7 +59,7 @@ def _links_by_loop(model: ExportControlModel) -> dict[str, np.ndarray]:
             columns["buyer"].append(index)
             columns["origin"].append(model.country_index[o])
             columns["exporter"].append(chosen)
-            columns["lag"].append(model._transit_weeks(o, agents[index].country))
+            columns["lag"].append(build.transit_weeks(model, o, agents[index].country))
             columns["foreign"].append(o != agents[index].country)
             columns["share"].append(s)
         pending -= set(ready)
