@@ -3,7 +3,8 @@
 What a buyer decides, in the order of the week (`abm.model.ExportControlModel.step`):
 
 1. `target_cover_weeks`: how many weeks of use to hold (more when alerted to controls);
-2. `order_t`: how much to order to reach that cover (order-up-to);
+2. `order_t`: how much to order to reach that cover (order-up-to), and `cancel_t`: how much of
+   what waits for a licence to cancel when it holds more than it needs;
 3. `is_halted`: whether what it could use this week is too little to keep producing;
 4. `target_shares`: how attractive each of its suppliers is, given their reliability and
    landed price (its sourcing shares move toward these);
@@ -107,6 +108,21 @@ class Buyer(mesa.Agent):
         lead time, in weeks of demand) over `adjust_weeks`."""
         target_t = mean_demand_t * (cover_weeks + lead_weeks)
         return np.maximum(0.0, mean_demand_t + (target_t - position_t) / adjust_weeks)
+
+    @staticmethod
+    def cancel_t(
+        mean_demand_t: np.ndarray,
+        cover_weeks: np.ndarray,
+        lead_weeks: np.ndarray,
+        position_t: np.ndarray,
+        adjust_weeks: float,
+    ) -> np.ndarray:
+        """Orders still waiting for a licence that the buyer cancels this week (t): the excess
+        of its inventory position over its target, over `adjust_weeks` (a buyer whose output
+        was cut, or who expects shorter waits, does not take delivery of magnets it no longer
+        needs). Orders already licensed are not cancelled."""
+        target_t = mean_demand_t * (cover_weeks + lead_weeks)
+        return np.maximum(0.0, position_t - target_t) / adjust_weeks
 
     @staticmethod
     def target_shares(

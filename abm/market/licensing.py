@@ -149,6 +149,30 @@ class LicenceOffice:
         self.congestion_weeks = overdue / self.control.review_capacity_t_per_week
         return out
 
+    def cancel(self, by_pair_t: np.ndarray) -> None:
+        """Take `by_pair_t[pair]` tonnes out of each link's pending applications, newest first
+        (an application emptied leaves the queue)."""
+        if self.pair.size == 0:
+            return
+        want = by_pair_t[self.pair]
+        if not (want > 0).any():
+            return
+        # Newest first within each link: order by link, then by filing time descending.
+        order = np.lexsort((-self.filed, self.pair))
+        pair, quantity = self.pair[order], self.quantity_t[order]
+        starts = np.concatenate(([True], pair[1:] != pair[:-1]))
+        cumulative = np.cumsum(quantity)
+        before = cumulative - quantity
+        first = np.maximum.accumulate(np.where(starts, np.arange(pair.size), 0))
+        taken_before = before - before[first]
+        cut = np.clip(by_pair_t[pair] - taken_before, 0.0, quantity)
+        left = np.empty_like(quantity)
+        left[order] = quantity - cut
+        keep = left > 1e-12
+        self.quantity_t = left
+        for name in _FIELDS:
+            setattr(self, name, getattr(self, name)[keep])
+
     def withdraw_all(self) -> tuple[np.ndarray, np.ndarray]:
         """Empty the queue (the control was lifted): pending quantities by pair, to ship."""
         pair, quantity = self.pair, self.quantity_t

@@ -40,6 +40,7 @@ def place_orders(model) -> None:
     lead = np.bincount(p.buyer, weights=p.share * model.pair_expected_lead, minlength=b.good.size)
     position = inventory_position_t(model)
     orders = np.zeros(b.good.size)
+    cancel = np.zeros(b.good.size) if model.any_licensed else None
     usual = b.mean_demand_t * b.demand_factor * (1.0 - b.substituted)
     model.usual_demand_t = usual  # unchanged until the week's adjustments (read by prices)
     front_run = front_run_cover_weeks(model) if model.announced else 0.0
@@ -52,12 +53,38 @@ def place_orders(model) -> None:
         orders[idx] = cls.order_t(
             usual[idx], b.cover_weeks[idx], lead[idx], position[idx], market.order_adjust_weeks
         )
+        if cancel is not None:
+            cancel[idx] = cls.cancel_t(usual[idx], b.cover_weeks[idx], lead[idx], position[idx],
+                                       market.order_adjust_weeks)
+    if cancel is not None and cancel.any():
+        cancel_pending(model, cancel)
     model.orders_t = orders
     new = orders[p.buyer] * p.share
     p.backlog_t += new
     model.new_orders_t = new
     if model.any_licensed:
         file_orders(model)
+
+
+def cancel_pending(model, cancel_t: np.ndarray) -> None:
+    """Buyers cancel `cancel_t` (t, by buyer) of their orders waiting for a licence, spread
+    over their links in proportion to what waits on each; the applications are withdrawn,
+    newest first."""
+    b, p = model.buyers, model.pairs
+    waiting = np.bincount(p.buyer, weights=p.pending_t, minlength=b.good.size)
+    share = np.divide(np.minimum(cancel_t, waiting), waiting, out=np.zeros(b.good.size),
+                      where=waiting > TINY_T)
+    by_pair = p.pending_t * share[p.buyer]
+    if not (by_pair > TINY_T).any():
+        return
+    for office, _ in model._office_links:
+        office.cancel(by_pair)
+    p.pending_t -= by_pair
+    p.backlog_t -= by_pair
+    np.maximum(p.pending_t, 0.0, out=p.pending_t)
+    np.maximum(p.backlog_t, 0.0, out=p.backlog_t)
+    b.queued_t -= np.bincount(p.buyer, weights=by_pair, minlength=b.good.size)
+    np.maximum(b.queued_t, 0.0, out=b.queued_t)
 
 
 def front_run_cover_weeks(model) -> np.ndarray:
