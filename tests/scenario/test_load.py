@@ -142,10 +142,19 @@ def test_override_chooses_an_event_by_its_label():
     london = next(e for e in changed.events if e.label == "London framework")
     assert magnet.control.review_weeks == 5.0
     assert london.changes["approval_by_destination.USA"] == 0.5
-    with pytest.raises(ScenarioError, match=r"exactly one list element with label = 'Nowhere'"):
+    with pytest.raises(ScenarioError, match=r"events\[label=\"Nowhere\"\]\.level: expected an "
+                       r"element of events with label=\"Nowhere\"; no element has label='Nowhere'"):
         override(scenario, {'events[label="Nowhere"].level': 0.5})
-    with pytest.raises(ScenarioError, match=r"found [2-9]"):
-        override(scenario, {'events[kind="tariff"].rate': 0.5})
+
+
+def test_a_selector_matching_several_elements_sets_them_all():
+    scenario = load("history-2025")
+    changed = override(scenario, {'events[kind="tariff"].rate': 0.5})
+    tariffs = [e for e in changed.events if e.kind == "tariff"]
+    assert len(tariffs) >= 2 and {e.rate for e in tariffs} == {0.5}
+    others = [(a, b) for a, b in zip(scenario.events, changed.events, strict=True)
+              if a.kind != "tariff"]
+    assert all(a == b for a, b in others)
 
 
 # --- finite, bounded numbers --------------------------------------------------------------------
