@@ -152,3 +152,16 @@ def test_an_ema_warning_names_the_callers_line():
                             paths={"review": "events[0].control.review_weeks"},
                             outcomes=["buyer_weeks_halted"])
     assert caught[0].filename == __file__
+
+
+def test_the_sobol_example_in_docs_runs_and_gives_intervals(monkeypatch, tmp_path):
+    text = (ROOT / "docs" / "ema.md").read_text()
+    code = re.findall(r"```python\n(.*?)```", text, re.S)[1]
+    assert "N = 256 " in code and "num_resamples=200" in code
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(code.replace("N = 256 ", "N = 8 "), "docs/ema.md", "exec"), namespace)
+    first = namespace["first"]
+    assert list(first.index) == ["approval", "halt"]
+    assert (first["S1_conf"] >= 0).all() and np.isfinite(first["S1_conf"]).all()
+    assert len(namespace["experiments"]) == 8 * 6
