@@ -25,6 +25,7 @@ import mesa
 import numpy as np
 from mesa.time import Priority
 
+from abm import reporters
 from abm.agents.behaviours import Behaviours
 from abm.agents.buyer import Buyer
 from abm.agents.state import State
@@ -133,6 +134,9 @@ class ExportControlModel(mesa.Model):
         self.quota_used_t: dict[tuple[str, str, int], float] = {}
         self.produced_total_t = np.zeros(len(self.goods))
         self.consumed_total_t = np.zeros(len(self.goods))
+        # Mesa's own tools (mesa.batch_run) read these (abm.reporters).
+        self.datacollector = reporters.collector(self)
+        self.running = True
         for state_code, by_good in config.controls.items():
             for good, control in by_good.items():
                 self.states[state_code].set_control(good, control)
@@ -586,6 +590,8 @@ class ExportControlModel(mesa.Model):
         # (Buyer.substituted_share), capacity (Exporter.capacity_investment_t); aggregates.
         adaptation.adjust(self)
         self.recorder.record(self)
+        self.datacollector.collect(self)
+        self.running = self.steps < reporters.weeks_in(self.config)
 
     def _new_week_buffers(self) -> None:
         """Zero this week's flows in the arrays sized at construction (allocating them anew
