@@ -348,6 +348,20 @@ def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
 # --- conversion of TOML values to typed dataclasses ------------------------------------------
 
 
+# Fields that earlier versions of the scenario format accepted, by the type that held them, and
+# what replaces each: a scenario written for an earlier version fails with this, not with an
+# unknown field. Keep an entry for every field removed or renamed (CHANGELOG.md lists them).
+REMOVED_FIELDS: dict[tuple[str, str], str] = {
+    ("Good", "reversion_per_week"): (
+        "removed in the economic core v2; prices now clear every week against demand and "
+        "stocks (`demand_sensitivity`, `inventory_sensitivity` of [[goods]]), so delete it"),
+    ("BargainingConfig", "pain_weights"): (
+        "removed in the economic core v2; a State's pain is the share of its payoff lost, "
+        "weighted in [payoffs.STATE] (`output_lost`, `export_revenue`, `licence_rent`, "
+        "`compute_value_usd_per_unit`, ...), so move the weights there"),
+}
+
+
 @functools.cache
 def _type_hints(cls: type) -> dict[str, Any]:
     # Resolving string annotations is most of the cost of building a scenario; do it once.
@@ -361,6 +375,10 @@ def build(cls: type, value: Any, path: str) -> Any:
     hints = _type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     for key in value:
+        replaced = REMOVED_FIELDS.get((cls.__name__, key))
+        if key not in fields and replaced is not None:
+            raise ConfigError(f"{path}.{key}", f"no {key} (a field of earlier versions): "
+                              f"{replaced}")
         if key not in fields:
             raise ConfigError(
                 f"{path}.{key}", f"a field of {cls.__name__} (one of {sorted(fields)})"

@@ -4,6 +4,7 @@ gets one clear error naming the file, the field and what was expected."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -241,3 +242,26 @@ def test_files_that_are_not_toml_give_one_line(content, match, tmp_path):
     with pytest.raises(ScenarioError, match=match) as err:
         load(path)
     assert "\n" not in str(err.value)
+
+
+def test_a_removed_field_fails_with_what_replaces_it(write_scenario):
+    text = TINY.replace('name = "magnet"\n', 'name = "magnet"\nreversion_per_week = 0.05\n', 1)
+    with pytest.raises(ScenarioError) as err:
+        load(write_scenario(text))
+    message = str(err.value)
+    assert "goods[0].reversion_per_week: expected no reversion_per_week (a field of earlier " \
+           "versions): removed in the economic core v2" in message
+    assert "demand_sensitivity" in message
+
+
+def test_every_removed_field_is_really_gone_and_in_the_changelog():
+    import dataclasses as dc
+
+    from abm.scenario import config
+    from abm.scenario.load import REMOVED_FIELDS
+
+    changelog = (Path(__file__).resolve().parents[2] / "CHANGELOG.md").read_text()
+    for (type_name, field_name) in REMOVED_FIELDS:
+        cls = getattr(config, type_name)
+        assert field_name not in {f.name for f in dc.fields(cls)}
+        assert f"`{field_name}`" in changelog
