@@ -15,8 +15,11 @@
     experiments, outcomes = perform_experiments(model, scenarios=32, policies=2)
 
 The model is an EMA `ReplicatorModel` over `abm.model_function`: each uncertainty or lever
-sets the scenario paths `paths` gives for its name (one name may set several; `scale` names
-the parameters that multiply the base values instead), and every experiment runs
+sets the scenario paths `paths` gives for its name, in the grammar of `abm.paths` (one name
+may set several; `scale` names the parameters that multiply the base values instead). A
+`RealParameter` or `IntegerParameter` sets a number; a `CategoricalParameter` (or
+`BooleanParameter`) sets its category's value, such as a regime `"licence"` or `"ban"`, each
+category checked against the scenario when the model is built. Every experiment runs
 `replications` times with the seeds an `abm sweep` of the same `seed` uses
 (`abm.ensemble.seeds(seed, replications)`, the same seed for replication r at every point), so
 an experiment equals the sweep's run at the same point. Outcome names are made into Python
@@ -99,11 +102,19 @@ def build_model(scenario: Scenario | str | Path, *, uncertainties: Sequence = ()
     metric_names, series_names = _named(outcomes), _named(series)
     function = model_function(
         scenario,
-        parameters={n: {"paths": paths[n], "scale": n in scale,
-                        "integer": isinstance(p, ema.IntegerParameter)}
+        parameters={n: {"paths": paths[n], "scale": n in scale, "integer": _is_integer(p)}
                     for n, p in zip(names, parameters, strict=True)},
         outcomes=list(metric_names.values()), series=list(series_names.values()), until=until,
         behaviours=behaviours)
+    for parameter in parameters:
+        if isinstance(parameter, ema.CategoricalParameter):
+            for category in _categories(parameter):
+                try:
+                    function.scenario({parameter.name: category})
+                except ValueError as err:
+                    raise ValueError(f"{parameter.name}: category {category!r} is not a value "
+                                     f"the scenario accepts at {paths[parameter.name]}: {err}"
+                                     ) from None
     all_names = {**metric_names, **series_names}
     if len(all_names) != len(metric_names) + len(series_names):
         raise ValueError(f"outcomes and series: expected distinct EMA names, got "
@@ -116,6 +127,17 @@ def build_model(scenario: Scenario | str | Path, *, uncertainties: Sequence = ()
     model.periods = {key: function.periods(outcome) for key, outcome in series_names.items()}
     model.abm_outcomes = dict(all_names)
     return model
+
+
+def _is_integer(parameter) -> bool:
+    # EMA's CategoricalParameter (and BooleanParameter) subclass IntegerParameter, but pass
+    # the category's value (a string, a number, true/false), not an integer index.
+    return (isinstance(parameter, ema.IntegerParameter)
+            and not isinstance(parameter, ema.CategoricalParameter))
+
+
+def _categories(parameter) -> list[Any]:
+    return [category.value for category in parameter.categories]
 
 
 def _named(outcomes: Sequence[str] | Mapping[str, str]) -> dict[str, str]:

@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import re
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,13 +32,16 @@ import numpy as np
 import pyarrow as pa
 
 from abm.outcomes import Outcome, parse_all, periods
+from abm.parameters import (  # noqa: F401  (OverriddenPathWarning is public here too)
+    OverriddenPathWarning,
+    Parameter,
+    overridden,
+    resolve_targets,
+    warn_overridden,
+)
+from abm.paths import PathError
 from abm.run import Result, run
 from abm.scenario import Scenario, load, override
-
-
-class OverriddenPathWarning(UserWarning):
-    """A varied field is set again by a later event inside the run, so after that date the
-    varied value has no effect."""
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class ModelFunction:
     series are 1-D float arrays over `periods(name)`."""
 
     base: Scenario
-    parameters: tuple  # of abm.sweep.spec.Parameter
+    parameters: tuple[Parameter, ...]
     metrics: tuple[Outcome, ...]
     series: tuple[Outcome, ...] = ()
     until: dt.date | None = None
@@ -126,8 +127,6 @@ def model_function(scenario: Scenario | str | Path, parameters: Mapping[str, Any
     values by the parameter, as in a sweep spec). `outcomes` are metric names and `series`
     series names of `abm.outcomes`. `behaviours` is the registry of behaviours the runs use
     (`abm.agents.behaviours.Behaviours`, with the user's plugins; default: the built-in ones)."""
-    from abm.sweep.spec import Parameter, resolve_targets
-
     base = scenario if isinstance(scenario, Scenario) else load(scenario, behaviours=behaviours)
     if isinstance(until, str):
         until = dt.date.fromisoformat(until)
@@ -149,7 +148,10 @@ def model_function(scenario: Scenario | str | Path, parameters: Mapping[str, Any
             raise ValueError(f"{where}: unknown keys {unknown} (expected paths, scale, integer)")
         paths = [entry["paths"]] if isinstance(entry["paths"], str) else list(entry["paths"])
         scale = bool(entry.get("scale", False))
-        targets = resolve_targets(base, paths, scale, "model_function", where)
+        try:
+            targets = resolve_targets(base, paths, scale)
+        except PathError as err:
+            raise ValueError(f"{where}: {err}") from None
         built.append(Parameter(name=name, targets=targets, scale=scale,
                                integer=bool(entry.get("integer", False))))
     function = ModelFunction(base=base, parameters=tuple(built),
@@ -163,80 +165,3 @@ def model_function(scenario: Scenario | str | Path, parameters: Mapping[str, Any
                          f"{function.outcome_names}")
     warn_overridden(function.parameters, base, until)
     return function
-
-
-# --- swept fields that a later event sets again ---------------------------------------------------
-
-_EVENT_FIELD = re.compile(r"^events\[(\d+)\]\.(control|changes)\.(.+)$")
-_CONTROL_FIELD = re.compile(r"^controls\.([^.]+)\.([^.]+)\.(.+)$")
-
-
-def overridden(parameters, base: Scenario, until: dt.date | None = None) -> list[str]:
-    """One line for each varied licence-regime field that a later event (an `export_control`
-    or `licence_policy` event, or a dated deal's term) on the same State and good sets again
-    before the run ends: after that date the varied value does nothing."""
-    last = base.end if until is None else min(until, base.end)
-    setters = _regime_setters(base)
-    lines = []
-    for parameter in parameters:
-        for path, _ in parameter.targets:
-            target = _regime_field(base, path)
-            if target is None:
-                continue
-            state, good, field, when = target
-            for later, label, fields in setters.get((state, good), ()):
-                if when < later and later[0] <= last and (
-                        fields is None or any(_overlaps(field, f) for f in fields)):
-                    lines.append(f"parameter {parameter.name!r} sets {path}, but {label} sets "
-                                 f"{field} again on {later[0]}, inside the run: the varied value "
-                                 "has no effect after that date")
-                    break
-    return lines
-
-
-def warn_overridden(parameters, base: Scenario, until: dt.date | None = None) -> list[str]:
-    lines = overridden(parameters, base, until)
-    for line in lines:
-        warnings.warn(line, OverriddenPathWarning, stacklevel=3)
-    return lines
-
-
-def _overlaps(field: str, other: str) -> bool:
-    # approval_by_destination and approval_by_destination.USA set the same table
-    return field == other or field.startswith(other + ".") or other.startswith(field + ".")
-
-
-def _regime_field(base: Scenario, path: str):
-    """(state, good, field, (date, order)) of a licence-regime field path, else None."""
-    match = _CONTROL_FIELD.match(path)
-    if match:
-        return match.group(1), match.group(2), match.group(3), (base.start, -1)
-    match = _EVENT_FIELD.match(path)
-    if match:
-        index = int(match.group(1))
-        event = base.events[index]
-        if event.kind in ("export_control", "licence_policy"):
-            return event.state, event.good, match.group(3), (event.date, index)
-    return None
-
-
-def _regime_setters(base: Scenario) -> dict:
-    """(state, good) -> [((date, order), label, fields or None for all fields)]."""
-    setters: dict = {}
-    for index, event in enumerate(base.events):
-        label = f"event {index} ({event.kind}{', ' + repr(event.label) if event.label else ''})"
-        if event.kind == "export_control":
-            setters.setdefault((event.state, event.good), []).append(
-                ((event.date, index), label, None))
-        elif event.kind == "licence_policy":
-            setters.setdefault((event.state, event.good), []).append(
-                ((event.date, index), label, tuple(event.changes)))
-        elif event.kind == "deal" and event.deal in base.deals:
-            for term in base.deals[event.deal].terms:
-                if term.kind not in ("export_control", "licence_policy"):
-                    continue
-                when = event.date + dt.timedelta(weeks=term.after_weeks)
-                fields = None if term.kind == "export_control" else tuple(term.changes)
-                setters.setdefault((term.state, term.good), []).append(
-                    ((when, index), f"{label}'s term {term.kind}", fields))
-    return setters

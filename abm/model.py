@@ -27,6 +27,7 @@ import mesa
 import numpy as np
 from mesa.time import Priority
 
+from abm import reporters
 from abm.agents.behaviours import Behaviours
 from abm.agents.state import State
 from abm.build import build
@@ -65,6 +66,9 @@ class ExportControlModel(mesa.Model):
         self.behaviours = Behaviours() if behaviours is None else behaviours
         self._check_behaviours()
         build(self)
+        # Mesa's own tools (mesa.batch_run) read these (abm.reporters).
+        self.datacollector = reporters.collector(self)
+        self.running = True
 
         self.announced: list[tuple[int, int, float, float]] = []  # good, origin, when, weeks
         self.events_applied: list[Event] = []
@@ -299,6 +303,8 @@ class ExportControlModel(mesa.Model):
         # (Buyer.substituted_share), capacity (Exporter.capacity_investment_t); aggregates.
         adaptation.adjust(self)
         self.recorder.record(self)
+        self.datacollector.collect(self)
+        self.running = self.steps < reporters.weeks_in(self.config)
 
     def _learn_licence_waits(self) -> None:
         """Buyers plan at first with the review time the regime announces, and learn, over

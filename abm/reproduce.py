@@ -34,7 +34,6 @@ from pathlib import Path
 import pandas as pd
 
 import abm
-from abm.output import git_commit
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -50,10 +49,13 @@ def data_checksums(names: list[str]) -> list[dict]:
 
 def manifest(experiment: str, scenario: str, root_seed: int | None, seed_list: list[int],
              data_files: list[str], **extra) -> dict:
-    """The manifest of a results folder: what ran, on which code, with which seeds and data."""
+    """The manifest of a results folder: what ran, with which seeds and data. It holds nothing
+    that changes from one commit to the next (no commit hash, no time), so rerunning an
+    experiment on a clean checkout leaves the committed folder unchanged; the commit that
+    made a results folder is the one that committed it (`git log -- results/NAME`)."""
     return {"experiment": experiment, "scenario": scenario, "root_seed": root_seed,
             "seeds": list(seed_list), "package_version": abm.__version__,
-            "git_commit": git_commit(), "data_files": data_checksums(data_files), **extra}
+            "data_files": data_checksums(data_files), **extra}
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ Writes results/e01_history_2025/:
                        model_p95_t, every month 2024-01..2026-12;
 - exports_vs_observed.png, buyers_halted.png (share of capacity halted), prices.png;
 - metrics.json (the numbers the summary and the regression test use) and summary.md;
-- manifest.json (scenario, seeds, package version, git commit).
+- manifest.json (scenario, seeds, package version, data files; no commit, so reruns leave a
+  clean checkout clean).
 
     .venv/bin/python experiments/e01_history_2025.py [--seeds 20] [--workers 2] [--quick] [--out DIR]
 """

@@ -60,3 +60,41 @@ def write_scenario(tmp_path):
 def builtin_run(name: str, seed: int = 0):
     """A full run of a built-in scenario, shared by the tests that only read it."""
     return abm.run(abm.load(name), seed=seed)
+
+
+# --- the tests leave a checkout as they found it -------------------------------------------------
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _git_status() -> str | None:
+    """`git status --porcelain` of the repository (untracked files included; ignored ones not),
+    or None outside a git checkout."""
+    import subprocess
+
+    try:
+        out = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"],
+                             cwd=REPO, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout if out.returncode == 0 else None
+
+
+def pytest_sessionstart(session):
+    session.config.stash[_STATUS_KEY] = _git_status()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    before = session.config.stash.get(_STATUS_KEY, None)
+    if before is None:
+        return
+    after = _git_status()
+    if after is not None and after != before:
+        changed = sorted(set(after.splitlines()) ^ set(before.splitlines()))
+        session.config.get_terminal_writer().line(
+            "the tests changed the checkout (git status before and after differ): "
+            + "; ".join(changed), red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+_STATUS_KEY = pytest.StashKey[str | None]()

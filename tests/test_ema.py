@@ -120,3 +120,48 @@ def test_the_worked_example_in_docs_runs(capsys, monkeypatch, tmp_path):
     assert np.allclose(scores.sum(), 1.0)
     assert len(namespace["runs"]) == 64
     assert "replication_id" in capsys.readouterr().out
+
+
+def test_a_categorical_parameter_sets_its_category_and_runs():
+    from ema_workbench import CategoricalParameter
+
+    model = abm.ema.build_model(
+        MADE_UP, uncertainties=[CategoricalParameter("regime", ["licence", "ban"])],
+        paths={"regime": "events[0].control.regime"},
+        outcomes=["exports_t:gallium:ATL:BOR:2024-05"], until="2024-06-30")
+    experiments, outcomes = perform_experiments(model, scenarios=4)  # sampled by EMA
+    exports = outcomes["exports_t_gallium_ATL_BOR_2024_05"][:, 0]
+    by_regime = {regime: set(exports[(experiments["regime"] == regime).to_numpy()])
+                 for regime in ("licence", "ban")}
+    assert by_regime["ban"] == {0.0}
+    assert len(by_regime["licence"]) == 1 and min(by_regime["licence"]) > 0.0
+
+
+def test_a_category_the_scenario_refuses_stops_the_build():
+    from ema_workbench import CategoricalParameter
+
+    with pytest.raises(ValueError, match=r"regime: category 'embargo' is not a value"):
+        abm.ema.build_model(MADE_UP, levers=[CategoricalParameter("regime", ["licence", "embargo"])],
+                            paths={"regime": "events[0].control.regime"},
+                            outcomes=["buyer_weeks_halted"])
+
+
+def test_an_ema_warning_names_the_callers_line():
+    with pytest.warns(abm.OverriddenPathWarning) as caught:
+        abm.ema.build_model(MADE_UP, levers=[RealParameter("review", 2.0, 8.0)],
+                            paths={"review": "events[0].control.review_weeks"},
+                            outcomes=["buyer_weeks_halted"])
+    assert caught[0].filename == __file__
+
+
+def test_the_sobol_example_in_docs_runs_and_gives_intervals(monkeypatch, tmp_path):
+    text = (ROOT / "docs" / "ema.md").read_text()
+    code = re.findall(r"```python\n(.*?)```", text, re.S)[1]
+    assert "N = 256 " in code and "num_resamples=200" in code
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(code.replace("N = 256 ", "N = 8 "), "docs/ema.md", "exec"), namespace)
+    first = namespace["first"]
+    assert list(first.index) == ["approval", "halt"]
+    assert (first["S1_conf"] >= 0).all() and np.isfinite(first["S1_conf"]).all()
+    assert len(namespace["experiments"]) == 8 * 6

@@ -2,8 +2,9 @@
 
 A lever is one control on the page: a policy value of the scenario (a regime, an approval rate,
 a review time, an office's capacity, a tariff, buyers' cover and stockpiling, a deal's term, a
-State's strategy) with the scenario paths it sets through `abm.override`. Levers are read from
-the scenario itself, so a new scenario file gets its own controls without code.
+State's strategy) with the scenario paths it sets through `abm.override` (in the grammar of
+`abm.paths`). Levers are read from the scenario itself, so a new scenario file gets its own
+controls without code.
 
 Values arrive from the page as typed text or a choice (from Python, as numbers too); `apply`
 parses and checks them and raises `LeverError` with a message meant for the page.
@@ -16,6 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from abm.paths import key_text
 from abm.policy.strategies import STRATEGIES
 from abm.scenario import Scenario, ScenarioError, override
 from abm.scenario.config import ExportControl
@@ -94,11 +96,6 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
 
 
-def _key(key: str) -> str:
-    """A mapping key as a path element (keys with dots are quoted)."""
-    return f'["{key}"]' if "." in key else f".{key}"
-
-
 _FIELDS = {
     # field: (what it is, with its unit; lowest and highest value, None: open)
     "approval": ("approval rate (0-1)", 0.0, 1.0),
@@ -147,7 +144,8 @@ def _changes_levers(prefix: str, label: str, changes: dict[str, float], path: st
     for key, value in changes.items():
         head = key.split(".")[0]
         if head in _FIELDS or head.startswith("approval_by_destination"):
-            out.append(_number(f"{prefix}_{_slug(key)}", label, key, value, f"{path}{_key(key)}"))
+            out.append(_number(f"{prefix}_{_slug(key)}", label, key, value,
+                               f"{path}{key_text(key)}"))
     return out
 
 
@@ -177,7 +175,7 @@ def _standing_levers(config: Scenario) -> list[Lever]:
     for state, by_partner in config.tariffs.items():
         for key, rate in by_partner.items():
             out.append(_number(f"t_{_slug(state)}_{_slug(key)}", f"{state} tariff on {key}",
-                               "rate", rate, f"tariffs.{state}{_key(key)}"))
+                               "rate", rate, f"tariffs.{state}{key_text(key)}"))
     return out
 
 

@@ -33,6 +33,7 @@ import typing
 from pathlib import Path
 from typing import Any
 
+from abm import paths
 from abm.policy.events import EVENT_KINDS
 from abm.scenario import limits as scenario_limits
 from abm.scenario.config import ConfigError, Scenario
@@ -141,7 +142,11 @@ class _Provenance:
                             chosen = (source, j)
                             break
                 return chosen[0], f"{key}[{chosen[1]}]{rest}"
-        tokens = [t for t in _parse(path) if not isinstance(t, tuple)]
+        try:
+            tokens = [t.key if isinstance(t, paths.Name) else t.index for t in paths.parse(path)
+                      if isinstance(t, paths.Name | paths.Index)]
+        except paths.PathError:
+            return self.files[0][0], path
         for source, raw in self.files:
             node: Any = raw
             if tokens and tokens[0] in raw.get("scenario", {}) and tokens[0] not in raw:
@@ -302,9 +307,11 @@ def to_dict(scenario: Scenario) -> dict[str, Any]:
 def override(scenario: Scenario, changes: dict[str, Any], source: str = "<override>",
              behaviours=None) -> Scenario:
     """A new scenario with fields replaced by path, e.g. `{"market.halt_threshold": 0.3,
-    "controls.CHN.magnet.approval": 0.5, "events[2].control.review_weeks": 6}`.
-    The result is validated like a loaded file (behaviour names against `behaviours`, default
-    the built-in ones); an unknown path is an error."""
+    "controls.CHN.magnet.approval": 0.5, "events[2].control.review_weeks": 6,
+    "buyers[country=USA, sector=automotive].cover_weeks": [8, 12]}` (the grammar of
+    `abm.paths`; a path naming several fields sets them all). The result is validated like a
+    loaded file (behaviour names against `behaviours`, default the built-in ones); a path that
+    names nothing is an error naming the nearest valid names."""
     raw = to_dict(scenario)
     for path, value in changes.items():
         set_path(raw, path, value, source)
@@ -319,92 +326,19 @@ def _lists(value: Any) -> Any:
     return value
 
 
-_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]|\[(\w+)=\"([^\"]*)\"\]|\[\"([^\"]+)\"\]")
-
-
-def _parse(path: str) -> list[Any]:
-    """Tokens of a path: names (str), indices (int), selectors ((field, value)); a quoted key
-    is a name."""
-    tokens: list[Any] = []
-    for m in _TOKEN.finditer(path):
-        if m.group(1) is not None:
-            tokens.append(m.group(1))
-        elif m.group(2) is not None:
-            tokens.append(int(m.group(2)))
-        elif m.group(3) is not None:
-            tokens.append((m.group(3), m.group(4)))
-        else:
-            tokens.append(m.group(5))
-    return tokens
-
-
-def _select(node: Any, selector: tuple[str, str], source: str, where: str) -> int:
-    field_name, wanted = selector
-    matches = [i for i, item in enumerate(node if isinstance(node, list) else [])
-               if isinstance(item, dict) and str(item.get(field_name)) == wanted]
-    if len(matches) != 1:
-        raise ScenarioError(source, where, f"exactly one list element with {field_name} = "
-                            f"{wanted!r} (found {len(matches)})")
-    return matches[0]
-
-
-def canonical_path(raw: dict[str, Any], path: str, source: str = "<override>") -> str:
-    """The same path with every selector (`events[label="London framework"]`) replaced by
-    the index it picks in `raw`."""
-    tokens = _parse(path)
-    node: Any = raw
-    if tokens and tokens[0] in raw.get("scenario", {}) and tokens[0] not in raw:
-        node = raw["scenario"]
-    text = ""
-    for depth, token in enumerate(tokens):
-        if isinstance(token, tuple):
-            token = _select(node, token, source, path)
-        if isinstance(token, int):
-            text += f"[{token}]"
-        elif "." in token:
-            text += f'["{token}"]'
-        else:
-            text += f".{token}" if depth else token
-        try:
-            node = node[token]
-        except (KeyError, IndexError, TypeError):
-            node = None
-    return text
-
-
 def set_path(raw: dict[str, Any], path: str, value: Any, source: str = "<override>") -> None:
-    """Set `value` at a dotted path in a TOML-shaped dict (the path must already exist, so a
-    typo cannot silently add a field; header fields may be written without `scenario.`).
-    A list element may be chosen by a field instead of its index, `events[label="London
-    framework"]` (exactly one element must match), and a key that itself contains dots is
-    written in brackets and quotes: `events[14].changes["approval_by_destination.USA"]`."""
-    tokens = _parse(path)
-    if not tokens:
-        raise ScenarioError(source, path, "expected a field path such as market.halt_threshold")
-    node: Any = raw
-    if tokens[0] in raw.get("scenario", {}) and tokens[0] not in raw:
-        node = raw["scenario"]
-    for depth, token in enumerate(tokens):
-        last = depth == len(tokens) - 1
-        where = path if last else ".".join(str(t) for t in tokens[: depth + 1])
-        if isinstance(token, tuple):
-            token = _select(node, token, source, where)
-        if isinstance(token, int):
-            if not isinstance(node, list | tuple) or token >= len(node):
-                raise ScenarioError(source, where, "expected an index into an existing list")
-        elif not isinstance(node, dict) or (
-            token not in node and not (last and isinstance(node, dict) and _is_mapping_leaf(node))
-        ):
-            raise ScenarioError(source, where, "expected an existing field of the scenario")
-        if last:
-            node[token] = value
-        else:
-            node = node[token]
-
-
-def _is_mapping_leaf(node: dict) -> bool:
-    # Mappings of names to numbers (sourcing shares, approvals by destination) may gain keys.
-    return bool(node) and all(isinstance(v, int | float) for v in node.values())
+    """Set `value` at every field `path` names in a TOML-shaped dict, in the grammar of
+    `abm.paths` (dotted keys, `[index]`, `[*]`, selectors such as `events[label="London
+    framework"]` or `buyers[country=USA, sector=automotive]`, quoted keys with dots). The
+    path must already exist, so a typo cannot silently add a field (only a table of names to
+    numbers, such as `sourcing`, may gain a key); a path that names nothing is a ScenarioError
+    naming the nearest valid names."""
+    try:
+        targets = paths.resolve(raw, path, new_keys=True)
+    except paths.PathError as err:
+        raise ScenarioError(source, path, f"expected {err.expected}") from None
+    for keys in targets:
+        paths.put(raw, keys, value)
 
 
 def _read_toml(path: Path, allow_large: bool = False) -> dict[str, Any]:
@@ -440,6 +374,20 @@ def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
 # --- conversion of TOML values to typed dataclasses ------------------------------------------
 
 
+# Fields that earlier versions of the scenario format accepted, by the type that held them, and
+# what replaces each: a scenario written for an earlier version fails with this, not with an
+# unknown field. Keep an entry for every field removed or renamed (CHANGELOG.md lists them).
+REMOVED_FIELDS: dict[tuple[str, str], str] = {
+    ("Good", "reversion_per_week"): (
+        "removed in the economic core v2; prices now clear every week against demand and "
+        "stocks (`demand_sensitivity`, `inventory_sensitivity` of [[goods]]), so delete it"),
+    ("BargainingConfig", "pain_weights"): (
+        "removed in the economic core v2; a State's pain is the share of its payoff lost, "
+        "weighted in [payoffs.STATE] (`output_lost`, `export_revenue`, `licence_rent`, "
+        "`compute_value_usd_per_unit`, ...), so move the weights there"),
+}
+
+
 @functools.cache
 def _type_hints(cls: type) -> dict[str, Any]:
     # Resolving string annotations is most of the cost of building a scenario; do it once.
@@ -453,6 +401,10 @@ def build(cls: type, value: Any, path: str) -> Any:
     hints = _type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     for key in value:
+        replaced = REMOVED_FIELDS.get((cls.__name__, key))
+        if key not in fields and replaced is not None:
+            raise ConfigError(f"{path}.{key}", f"no {key} (a field of earlier versions): "
+                              f"{replaced}")
         if key not in fields:
             raise ConfigError(
                 f"{path}.{key}", f"a field of {cls.__name__} (one of {sorted(fields)})"

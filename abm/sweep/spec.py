@@ -22,10 +22,13 @@ A spec names the base scenario, the parameters to vary (scenario fields addresse
     metrics = ["buyer_weeks_halted:USA"]
     series = ["exports_t:magnet:CHN"]  # optional monthly/weekly series
 
-A parameter may set several paths at once (`paths = [...]`), address every element of a list
-with `[*]` (`buyers[*].cover_weeks`), and multiply the base values instead of replacing them
-(`scale = true`; a pair such as `cover_weeks` is multiplied element by element, whole numbers
-are rounded). Every problem raises `SpecError` naming the file, the field and what was expected.
+Paths are written in the grammar of `abm.paths` (the one `abm.override`, `abm.model_function`,
+the EMA adapter and the dashboard use). A parameter may set several paths at once
+(`paths = [...]`), address every element of a list with `[*]` (`buyers[*].cover_weeks`) or
+the elements a selector picks (`buyers[country=USA, sector=automotive].cover_weeks`), and
+multiply the base values instead of replacing them (`scale = true`; a pair such as
+`cover_weeks` is multiplied element by element, whole numbers are rounded). Every problem
+raises `SpecError` naming the file, the field and what was expected.
 """
 
 from __future__ import annotations
@@ -36,15 +39,17 @@ import functools
 import hashlib
 import json
 import math
-import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from abm.function import ModelFunction
 from abm.outcomes import OutcomeError, parse_all
+from abm.parameters import Parameter, overridden, resolve_targets, warn_overridden
+from abm.paths import PathError
 from abm.scenario import Scenario, ScenarioError, load, override
-from abm.scenario.load import MAX_MAGNITUDE, canonical_path, to_dict
+from abm.scenario.load import MAX_MAGNITUDE, to_dict
 
 DESIGN_KINDS = ("grid", "lhs", "sobol", "morris")
 # Hard bounds on the size of a sweep, checked before any design is built: past them the
@@ -66,48 +71,6 @@ class SpecError(ValueError):
         shown = "" if got is dataclasses.MISSING else f", got {got!r}"
         where = f"{source}: {path}" if path else source
         super().__init__(f"{where}: expected {expected}{shown}")
-
-
-@dataclass(frozen=True)
-class Parameter:
-    """One varied input. `targets` are the scenario paths it sets (wildcards expanded) with
-    their values in the base scenario; with `scale`, the design value multiplies them."""
-
-    name: str
-    targets: tuple[tuple[str, Any], ...]
-    values: tuple[Any, ...] | None = None
-    low: float | None = None
-    high: float | None = None
-    steps: int | None = None
-    scale: bool = False
-    integer: bool = False
-
-    @property
-    def bounds(self) -> tuple[float, float]:
-        if self.values is not None:
-            return (min(self.values), max(self.values))
-        return (self.low, self.high)
-
-    def grid_values(self) -> tuple[Any, ...]:
-        if self.values is not None:
-            return self.values
-        step = (self.high - self.low) / (self.steps - 1)
-        # rounded so that 0.3 + 0.15 reads (and compares) as 0.45
-        return tuple(self.cast(round(self.low + i * step, 12)) for i in range(self.steps))
-
-    def cast(self, value: Any) -> Any:
-        """A design value as this parameter's column holds it (rounded if `integer`)."""
-        if self.integer:
-            return int(round(float(value)))
-        if isinstance(value, bool | str):
-            return value
-        return float(value)
-
-    def changes(self, value: Any) -> dict[str, Any]:
-        """The `abm.override` changes that put `value` into the scenario."""
-        if not self.scale:
-            return {path: value for path, _ in self.targets}
-        return {path: _scaled(base, value) for path, base in self.targets}
 
 
 @dataclass(frozen=True)
@@ -147,8 +110,6 @@ class SweepSpec:
     @functools.cached_property
     def model_function(self):
         """The `abm.ModelFunction` every run of this sweep goes through."""
-        from abm.function import ModelFunction
-
         return ModelFunction(base=self.base, parameters=self.parameters,
                              metrics=parse_all(self.metrics, self.base, self.until),
                              series=parse_all(self.series, self.base, self.until, series=True),
@@ -156,8 +117,6 @@ class SweepSpec:
 
     def overridden(self) -> list[str]:
         """One line per swept field that a later event sets again inside the run."""
-        from abm.function import overridden
-
         return overridden(self.parameters, self.base, self.until)
 
     def scenario_for(self, values: tuple[Any, ...]) -> Scenario:
@@ -278,8 +237,6 @@ def spec_from_dict(raw: dict[str, Any], source: str = "<spec>", root: Path | Non
     if clash:
         raise SpecError(source, "outcomes.metrics", "names different from the parameters'",
                         sorted(clash))
-    from abm.function import warn_overridden
-
     warn_overridden(parameters, base, until)
 
     return SweepSpec(
@@ -368,7 +325,10 @@ def _parameter(entry: Any, where: str, design: Design, base: Scenario, source: s
                         paths)
     scale = _get(entry, "scale", bool, source, where, default=False)
     integer = _get(entry, "integer", bool, source, where, default=False)
-    targets = resolve_targets(base, paths, scale, source, field)
+    try:
+        targets = resolve_targets(base, paths, scale)
+    except PathError as err:
+        raise SpecError(source, field, err.expected, err.path) from None
 
     has_values, has_range = "values" in entry, "range" in entry
     if has_values == has_range:
@@ -446,100 +406,10 @@ def _parameter(entry: Any, where: str, design: Design, base: Scenario, source: s
     return parameter
 
 
-def resolve_targets(base: Scenario, paths: list[str], scale: bool, source: str, field: str
-                    ) -> tuple[tuple[str, Any], ...]:
-    """The concrete scenario paths that `paths` name (`[*]` and `[field="value"]` resolved)
-    with their values in `base`; SpecError (at `field` of `source`) if one names nothing."""
-    raw_base = to_dict(base)
-    targets = []
-    for path in paths:
-        try:
-            concrete = canonical_path(raw_base, path, source)
-        except ScenarioError as err:
-            raise SpecError(source, field, err.expected, path) from None
-        for expanded in _expand(raw_base, concrete):
-            try:
-                targets.append((expanded, _get_path(raw_base, expanded)))
-            except (KeyError, IndexError, TypeError):
-                raise SpecError(source, field, f"a field of scenario {base.name!r} "
-                                "(for example market.halt_threshold)", path) from None
-    if not targets:
-        raise SpecError(source, field, "a path that matches at least one field", paths)
-    if scale:
-        for path, value in targets:
-            if not _scalable(value):
-                raise SpecError(source, field, f"a numeric field to scale ({path} is not)", value)
-    return tuple(targets)
-
-
 # --- small helpers ------------------------------------------------------------------------------
-
-_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+|\*)\]")
-
-
-def _tokens(path: str) -> list[str | int]:
-    out: list[str | int] = []
-    for match in _TOKEN.finditer(path):
-        if match.group(1) is not None:
-            out.append(match.group(1))
-        else:
-            out.append("*" if match.group(2) == "*" else int(match.group(2)))
-    return out
-
-
-def _join(tokens: list[str | int]) -> str:
-    text = ""
-    for token in tokens:
-        text += f"[{token}]" if isinstance(token, int) else (f".{token}" if text else token)
-    return text
-
-
-def _expand(raw: dict[str, Any], path: str) -> list[str]:
-    """Expand `[*]` into every index of the list at that point (paths without it pass)."""
-    tokens = _tokens(path)
-    if "*" not in tokens:
-        return [path]
-    star = tokens.index("*")
-    try:
-        node = _get_path(raw, _join(tokens[:star]))
-    except (KeyError, IndexError, TypeError):
-        return [path]
-    if not isinstance(node, list | tuple):
-        return [path]
-    out = []
-    for i in range(len(node)):
-        out.extend(_expand(raw, _join([*tokens[:star], i, *tokens[star + 1:]])))
-    return out
-
-
-def _get_path(raw: dict[str, Any], path: str) -> Any:
-    node: Any = raw
-    tokens = _tokens(path)
-    if tokens and isinstance(tokens[0], str) and tokens[0] not in raw:
-        node = raw["scenario"]
-    for token in tokens:
-        if token == "*":
-            raise KeyError(path)
-        node = node[token]
-    return node
-
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _scalable(value: Any) -> bool:
-    if isinstance(value, list | tuple):
-        return bool(value) and all(_is_number(v) for v in value)
-    return _is_number(value)
-
-
-def _scaled(base: Any, factor: float) -> Any:
-    if isinstance(base, list | tuple):
-        return [_scaled(v, factor) for v in base]
-    if isinstance(base, int):
-        return max(1, int(round(base * factor))) if base > 0 else base
-    return base * factor
 
 
 def _table(raw: dict[str, Any], name: str, source: str, required: bool = True) -> dict[str, Any]:

@@ -4,6 +4,7 @@ gets one clear error naming the file, the field and what was expected."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -142,10 +143,19 @@ def test_override_chooses_an_event_by_its_label():
     london = next(e for e in changed.events if e.label == "London framework")
     assert magnet.control.review_weeks == 5.0
     assert london.changes["approval_by_destination.USA"] == 0.5
-    with pytest.raises(ScenarioError, match=r"exactly one list element with label = 'Nowhere'"):
+    with pytest.raises(ScenarioError, match=r"events\[label=\"Nowhere\"\]\.level: expected an "
+                       r"element of events with label=\"Nowhere\"; no element has label='Nowhere'"):
         override(scenario, {'events[label="Nowhere"].level': 0.5})
-    with pytest.raises(ScenarioError, match=r"found [2-9]"):
-        override(scenario, {'events[kind="tariff"].rate': 0.5})
+
+
+def test_a_selector_matching_several_elements_sets_them_all():
+    scenario = load("history-2025")
+    changed = override(scenario, {'events[kind="tariff"].rate': 0.5})
+    tariffs = [e for e in changed.events if e.kind == "tariff"]
+    assert len(tariffs) >= 2 and {e.rate for e in tariffs} == {0.5}
+    others = [(a, b) for a, b in zip(scenario.events, changed.events, strict=True)
+              if a.kind != "tariff"]
+    assert all(a == b for a, b in others)
 
 
 # --- finite, bounded numbers --------------------------------------------------------------------
@@ -232,3 +242,26 @@ def test_files_that_are_not_toml_give_one_line(content, match, tmp_path):
     with pytest.raises(ScenarioError, match=match) as err:
         load(path)
     assert "\n" not in str(err.value)
+
+
+def test_a_removed_field_fails_with_what_replaces_it(write_scenario):
+    text = TINY.replace('name = "magnet"\n', 'name = "magnet"\nreversion_per_week = 0.05\n', 1)
+    with pytest.raises(ScenarioError) as err:
+        load(write_scenario(text))
+    message = str(err.value)
+    assert "goods[0].reversion_per_week: expected no reversion_per_week (a field of earlier " \
+           "versions): removed in the economic core v2" in message
+    assert "demand_sensitivity" in message
+
+
+def test_every_removed_field_is_really_gone_and_in_the_changelog():
+    import dataclasses as dc
+
+    from abm.scenario import config
+    from abm.scenario.load import REMOVED_FIELDS
+
+    changelog = (Path(__file__).resolve().parents[2] / "CHANGELOG.md").read_text()
+    for (type_name, field_name) in REMOVED_FIELDS:
+        cls = getattr(config, type_name)
+        assert field_name not in {f.name for f in dc.fields(cls)}
+        assert f"`{field_name}`" in changelog

@@ -142,7 +142,8 @@ def test_a_parameter_may_name_an_event_by_its_label(write_spec):
     spec = load_spec(write_spec(by_label))
     assert spec.scenario_for((0.2, 0.45)).events[0].control.approval == 0.2
     unknown = by_label.replace("China licences Dy/Tb magnets", "Nowhere")
-    with pytest.raises(SpecError, match=r"parameters\[0\]\.path: expected exactly one list element"):
+    with pytest.raises(SpecError, match=r"parameters\[0\]\.path: expected an element of events "
+                       r"with label=\"Nowhere\"; no element has label='Nowhere' \(valid: China "):
         load_spec(write_spec(unknown, "unknown.toml"))
 
 
