@@ -174,13 +174,16 @@ def update_prices(model) -> None:
 
 
 def export_prices(model) -> None:
-    """Each link's price this week (USD/kg): what its buyer pays in its region (its sector's
-    contract share at the contract price, the rest at spot), net of the usual margin between
-    the origin's region and the buyer's (the ratio of reference prices): the exporter's
-    price. And the origin's home price (its spot price)."""
+    """Each link's prices this week (USD/kg), net of the usual margin between the origin's
+    region and the buyer's (the ratio of reference prices): the exporter's price on tonnes sold
+    under contract (the buyer's region's contract price) and on tonnes sold spot (its spot
+    price), and what the buyer pays on average (its sector's contract share at the contract
+    price, the rest at spot). And the origin's home price (its spot price)."""
     p, book = model.pairs, model.prices
-    paid = book.transaction(p.contract_share, p.price_key)
     reference = book.reference.reshape(-1)
     margin = np.take(reference, p.origin_price_key) / np.take(reference, p.price_key)
-    model.pair_export_price = paid * margin
+    model.pair_contract_price = np.take(book.contract.reshape(-1), p.price_key) * margin
+    model.pair_spot_price = np.take(book.spot.reshape(-1), p.price_key) * margin
+    model.pair_export_price = (p.contract_share * model.pair_contract_price
+                               + (1.0 - p.contract_share) * model.pair_spot_price)
     model.pair_home_price = np.take(book.spot.reshape(-1), p.origin_price_key)

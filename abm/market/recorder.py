@@ -15,7 +15,8 @@ STACK_BELOW = 20_000
 BUYER_FIELDS = (
     "demand_t", "need_t", "used_t", "shortfall_t", "substituted_t", "arrived_t", "inventory_t",
     "target_stock_t", "queued_t", "mean_demand_t", "buyers_halted", "halted_demand_t",
-    "output_value_usd", "output_lost_usd", "substitution_cost_usd",
+    "output_value_usd", "output_lost_usd", "value_added_usd", "value_added_lost_usd",
+    "substitution_cost_usd",
 )
 
 
@@ -105,6 +106,8 @@ class Recorder:
             "halted_demand_t": b.halted * b.demand_t,
             "output_value_usd": b.demand_t * b.value_usd_per_t,
             "output_lost_usd": b.output_lost_usd,
+            "value_added_usd": b.demand_t * b.value_usd_per_t * b.value_added_share,
+            "value_added_lost_usd": b.value_added_lost_usd,
             "substitution_cost_usd": b.substitution_cost_usd,
         }
 

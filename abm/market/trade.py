@@ -343,7 +343,8 @@ def give_back(model, pair: np.ndarray, quantity_t: np.ndarray) -> None:
 
 
 def dispatch(model, pair: np.ndarray, quantity_t: np.ndarray, licensed: bool = False) -> None:
-    """Shipments leave: recorded in the ledger at their export price, counted in this week's
+    """Shipments leave: recorded in the ledger at their export price (the spot share of the
+    link's shipment this week at spot, the rest at the contract price), counted in this week's
     flows, and put in transit; `licensed` shipments earn the licence rent."""
     if pair.size == 0:
         return
@@ -354,7 +355,10 @@ def dispatch(model, pair: np.ndarray, quantity_t: np.ndarray, licensed: bool = F
         np.add.at(b.transit_t.reshape(-1), slot * b.good.size + p.buyer[pair], quantity_t)
     else:
         np.add.at(b.transit_t, (slot, p.buyer[pair]), quantity_t)
-    price = model.pair_export_price[pair]
+    # Tonnes sold spot this week (beyond contract claims) at the spot price, the rest at the
+    # contract price (a licensed shipment is a contract order that waited).
+    spot = model.pair_spot_share[pair]
+    price = (1.0 - spot) * model.pair_contract_price[pair] + spot * model.pair_spot_price[pair]
     value = quantity_t * price * 1000.0
     model.ledger.record(model.steps, pair, quantity_t, value)
     n = p.buyer.size

@@ -117,7 +117,8 @@ def test_shipments_added_in_place_equal_shipments_added_by_count():
     shipped, value = model.shipped_this_week.copy(), model.value_this_week.copy()
     transit = model.buyers.transit_t.copy()
     trade.dispatch(model, pair, quantity)
-    price = model.pair_export_price[pair]
+    spot = model.pair_spot_share[pair]
+    price = (1.0 - spot) * model.pair_contract_price[pair] + spot * model.pair_spot_price[pair]
     worth = quantity * price * 1000.0
     slot = (model.steps + model.pairs.lag_weeks[pair]) % (model.max_lag + 1)
     np.add.at(transit, (slot, model.pairs.buyer[pair]), quantity)
