@@ -14,7 +14,14 @@ import abm
 from abm import limits
 from abm.agents.behaviours import PluginError
 from abm.dashboard.cli import add_subcommand as add_dashboard_subcommand
-from abm.output import OutputError, check_target, safe_name, write_run
+from abm.output import (
+    OutputError,
+    check_target,
+    check_writable,
+    safe_name,
+    write_run,
+    writer_lock,
+)
 from abm.plots import FigureWarning
 from abm.reproduce import add_subcommand as add_reproduce_subcommand
 from abm.scenario import ScenarioError, builtin_descriptions
@@ -42,7 +49,7 @@ def seed_number(text: str) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     behaviours = plugin_behaviours(args)
-    config = abm.load(args.scenario, behaviours=behaviours)
+    config = abm.load(args.scenario, behaviours=behaviours, allow_large=args.allow_large)
     if args.until is not None and not config.start <= args.until <= config.end:
         raise ScenarioError(
             args.scenario, "--until", f"a date between {config.start} and {config.end}"
@@ -50,7 +57,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = (Path(args.out) if args.out
            else Path("out") / f"{safe_name(config.name)}-seed{args.seed}")
     check_target(out)
-    limits.check_run(config, args.until, args.allow_large)
+    check_writable(out)
+    limits.check_run(config, args.until, args.allow_large, source=args.scenario)
+    with writer_lock(out):
+        return _run_and_write(args, config, behaviours, out)
+
+
+def _run_and_write(args: argparse.Namespace, config, behaviours, out: Path) -> int:
     last = args.until or config.end
     weeks = limits.run_weeks(config, args.until)
     with tqdm(total=weeks, unit="week", desc=config.name, delay=0.5, disable=args.quiet) as bar:

@@ -34,12 +34,16 @@ def buyer_weeks(config: Scenario, until: dt.date | None = None) -> int:
     return max(1, buyers) * run_weeks(config, until)
 
 
-def check_run(config: Scenario, until: dt.date | None = None, allow_large: bool = False) -> None:
+def check_run(config: Scenario, until: dt.date | None = None, allow_large: bool = False,
+              source: str | None = None) -> None:
+    """Refuse a run of `config` above the limit; `source` (the scenario's file or name) is
+    named in the message."""
     size = buyer_weeks(config, until)
     if size > MAX_RUN_BUYER_WEEKS and not allow_large:
+        where = source or f"scenario {config.name!r}"
         raise TooMuchWork(
-            f"scenario {config.name!r}: expected at most {MAX_RUN_BUYER_WEEKS:,} buyer-weeks in "
-            f"one run, got {size:,} ({size // run_weeks(config, until):,} buyers x "
+            f"{where}: buyers.count x weeks: expected at most {MAX_RUN_BUYER_WEEKS:,} "
+            f"buyer-weeks in one run, got {size:,} ({size // run_weeks(config, until):,} buyers x "
             f"{run_weeks(config, until):,} weeks); pass --allow-large to run it anyway")
 
 

@@ -10,16 +10,19 @@ so, and holds nothing the manifest does not list); anything else is refused befo
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import math
 import os
 import re
 import secrets
 import shutil
+import socket
 import subprocess
 import warnings
 from pathlib import Path
 
+import filelock
 import pandas as pd
 
 import abm
@@ -97,7 +100,11 @@ def check_path(target: Path) -> None:
     if resolved == cwd or resolved in cwd.parents:
         raise OutputError(f"{target}: expected an output folder, not the current folder or one "
                           "that contains it")
-    if target.is_symlink() or (target.exists() and not target.is_dir()):
+    if target.is_symlink():
+        kind = "a folder" if target.is_dir() else "a file" if target.exists() else "nothing"
+        raise OutputError(f"{target}: expected a folder, but it is a symbolic link (to {kind}); "
+                          "name the folder itself or choose another output folder")
+    if target.exists() and not target.is_dir():
         raise OutputError(f"{target}: expected a folder, but it is a file; choose another "
                           "output folder")
     ancestor = target.parent
@@ -171,22 +178,21 @@ def atomic_directory(target: Path):
     changed meanwhile) if replacing `target` could destroy something abm did not write."""
     target = Path(target)
     check_target(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    _clean_stale_staging(target)
-    staging = _make_staging(target)
+    check_writable(target)
+    staging = None
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _clean_stale_staging(target)
+        staging = _make_staging(target)
         yield staging
         check_target(target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        _replace(staging, target)
+    except BaseException as err:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(err, OSError):
+            raise _unwritable(target, err) from None
         raise
-    old = None
-    if target.exists():
-        old = staging.with_name(staging.name + "-old")
-        target.rename(old)
-    staging.rename(target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
@@ -250,3 +256,79 @@ def write_run(result, directory: Path, extra_manifest: dict | None = None) -> li
     for problem in not_drawn:
         warnings.warn(f"{Path(directory) / problem}", plots.FigureWarning, stacklevel=2)
     return [Path(directory) / name for name in names]
+
+
+def _replace(staging: Path, target: Path) -> None:
+    """Move the complete `staging` folder to `target`, replacing abm's folder there; if the
+    move fails, the old folder is put back."""
+    old = None
+    if target.exists():
+        old = staging.with_name(staging.name + "-old")
+        target.rename(old)
+    try:
+        staging.rename(target)
+    except OSError:
+        if old is not None:
+            old.rename(target)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _unwritable(target: Path, err: OSError) -> OutputError:
+    # The OS error names the hidden staging folder; the user named the target.
+    return OutputError(f"{target}: expected a folder abm can write in, but writing there failed "
+                       f"({err.strerror or type(err).__name__}); choose another output folder")
+
+
+def check_writable(target: Path) -> None:
+    """Raise OutputError unless the user can create `target` (or replace it, when it exists),
+    before any work is done."""
+    target = Path(target)
+    ancestor = target if target.exists() else target.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    needed = [target.parent if target.exists() else ancestor]
+    if target.exists():
+        needed.append(target)  # its files are removed once the new run replaces it
+    for folder in needed:
+        if not os.access(folder, os.W_OK | os.X_OK):
+            where = "" if folder == target else f" ({folder} is read-only)"
+            raise OutputError(f"{target}: expected a folder abm can write in, but it is "
+                              f"read-only{where}; choose another output folder")
+
+
+@contextlib.contextmanager
+def writer_lock(target: Path):
+    """Hold the lock of output folder `target` (the hidden file `.NAME.abm-lock` beside it)
+    for the block: a second writer into the same folder stops at once with OutputError
+    naming the holder. The lock file is removed when the block ends, however it ends (a
+    killed process's lock is released by the operating system)."""
+    target = Path(target)
+    created = [folder for folder in target.parents if not folder.exists()]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    path = target.parent / f".{target.name}.abm-lock"
+    lock = filelock.FileLock(path, timeout=0)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        try:
+            holder = json.loads(path.read_text())
+            who = (f"process {holder['pid']} on {holder['host']}, started "
+                   f"{holder['started']}")
+        except (OSError, ValueError, KeyError, TypeError):
+            who = "another process"
+        raise OutputError(f"{target}: another abm run is writing into this folder ({who}); "
+                          "wait for it to finish or choose another --out folder") from None
+    try:
+        path.write_text(json.dumps({
+            "pid": os.getpid(), "host": socket.gethostname(),
+            "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}) + "\n")
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+        lock.release()
+        if not target.exists():
+            for folder in created:  # the folders made for a run that wrote nothing
+                with contextlib.suppress(OSError):
+                    folder.rmdir()

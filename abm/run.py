@@ -7,7 +7,7 @@ thing everywhere; a sweep worker needs nothing but this function and a (picklabl
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import pandas as pd
@@ -92,14 +92,24 @@ def run(
 ) -> Result:
     """Run `config` with `seed` until its end date (or `until`), one week per step.
 
+    Events dated after the run's last week cannot act in it and are dropped (the result's
+    `config` is the scenario as run), so that they cost nothing, in the model or in figures.
+
     `progress`, if given, is called with the number of weeks done after each week.
     `behaviours` is the registry the scenario's behaviour and strategy names are looked up in
     (`abm.agents.behaviours.Behaviours`; default: the built-in ones)."""
-    model = ExportControlModel(config, rng=seed, behaviours=behaviours)
     last = config.end if until is None else min(until, config.end)
     weeks = (last - config.start).days // 7 + 1
+    config = within_run(config, weeks)
+    model = ExportControlModel(config, rng=seed, behaviours=behaviours)
     for _ in range(weeks):
         model.run_for(1)
         if progress is not None:
             progress(model.steps)
     return Result(config=config, seed=seed, model=model)
+
+
+def within_run(config: Scenario, weeks: int) -> Scenario:
+    """`config` without the events after its first `weeks` weeks."""
+    kept = tuple(event for event in config.events if config.week_of(event.date) <= weeks)
+    return config if len(kept) == len(config.events) else replace(config, events=kept)

@@ -119,12 +119,13 @@ def main() -> int:
         try:
             scheduler = subprocess.Popen(
                 [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port),
-                 "--no-dashboard"], cwd=folder, env=env, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL, start_new_session=True)
+                 "--dashboard-address", "127.0.0.1:0", "--no-dashboard"], cwd=folder, env=env,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
             procs.append(scheduler)
             wait_for_port(port)
             workers = subprocess.Popen(
-                [str(BIN / "dask"), "worker", address, "--nthreads", "1", "--nworkers",
+                [str(BIN / "dask"), "worker", address, "--host", "127.0.0.1",
+                 "--dashboard-address", "127.0.0.1:0", "--nthreads", "1", "--nworkers",
                  str(args.workers), "--no-dashboard", "--local-directory", str(folder / "w")],
                 cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 start_new_session=True)

@@ -1,10 +1,13 @@
-"""`abm dashboard [SCENARIO] [--host ADDRESS] [--port N] [--open]`, registered on the main
-command line by `add_subcommand(subparsers)`."""
+"""`abm dashboard [SCENARIO] [--host ADDRESS] [--port N] [--scenarios DIR] [--open]`,
+registered on the main command line by `add_subcommand(subparsers)`."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
+from abm.dashboard.access import exposure_warning
 from abm.dashboard.server import DEFAULT_HOST, DEFAULT_PLAY_MS, DEFAULT_PORT
 
 
@@ -38,6 +41,10 @@ def add_subcommand(subparsers) -> None:
                            metavar="MS", help="pause between the five-week steps of Play, in "
                            f"milliseconds (default {DEFAULT_PLAY_MS}; larger plays slower, "
                            "so that each step can be watched on a busy machine)")
+    dashboard.add_argument("--scenarios", action="append", default=[], metavar="DIR",
+                           help="a folder whose scenario files (.toml) the page may open "
+                           "(repeatable); without it the page opens only the built-in "
+                           "scenarios and SCENARIO")
     dashboard.add_argument("--open", action="store_true",
                            help="open the page in the default web browser")
     dashboard.set_defaults(func=dashboard_command)
@@ -48,8 +55,22 @@ def dashboard_command(args: argparse.Namespace) -> int:
     from abm.dashboard.server import serve
 
     abm.load(args.scenario)  # a bad scenario stops here with one line, before serving
+    folders = scenario_folders(args.scenarios)
     print(f"abm dashboard: serving {args.scenario} at http://{args.host}:{args.port}/ "
           "(Ctrl-C stops)", flush=True)
+    warning = exposure_warning(args.host, args.port, folders)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
     serve(args.scenario, host=args.host, port=args.port, open_browser=args.open,
-          play_interval_ms=args.play_interval)
+          play_interval_ms=args.play_interval, scenario_dirs=folders)
     return 0
+
+
+def scenario_folders(names: list[str]) -> tuple[str, ...]:
+    """The --scenarios folders, each checked to be a folder; raises ScenarioError."""
+    from abm.scenario import ScenarioError
+
+    for name in names:
+        if not Path(name).is_dir():
+            raise ScenarioError(name, "--scenarios", "expected a folder of scenario files")
+    return tuple(str(Path(name).resolve()) for name in names)

@@ -6,8 +6,10 @@ from __future__ import annotations
 import os
 import warnings
 
+from abm.dashboard.access import DIRS_ENV, STARTED_ENV
+
 APP = "abm.dashboard.app"
-SCENARIO_ENV = "ABM_DASHBOARD_SCENARIO"
+SCENARIO_ENV = STARTED_ENV
 PLAY_MS_ENV = "ABM_DASHBOARD_PLAY_MS"
 DEFAULT_PLAY_MS = 50
 DEFAULT_HOST = "127.0.0.1"
@@ -15,10 +17,13 @@ DEFAULT_PORT = 8765
 
 
 def serve(scenario: str, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
-          open_browser: bool = False, play_interval_ms: int = DEFAULT_PLAY_MS) -> None:
+          open_browser: bool = False, play_interval_ms: int = DEFAULT_PLAY_MS,
+          scenario_dirs: tuple[str, ...] = ()) -> None:
     """Serve the page for `scenario` (a built-in name or a file) at http://HOST:PORT/; Play
-    waits `play_interval_ms` between its steps."""
+    waits `play_interval_ms` between its steps. The page opens scenario files only inside
+    `scenario_dirs` (`abm.dashboard.access`)."""
     os.environ[SCENARIO_ENV] = scenario
+    os.environ[DIRS_ENV] = os.pathsep.join(scenario_dirs)
     os.environ[PLAY_MS_ENV] = str(play_interval_ms)
     # Solara reads its settings from the environment when first imported: no usage reports
     # (the page is local and must not call out).

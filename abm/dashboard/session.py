@@ -23,6 +23,7 @@ import pandas as pd
 
 import abm
 from abm import outcomes
+from abm.dashboard.access import check_source
 from abm.dashboard.levers import Lever, LeverError, apply, moved
 from abm.scenario import Scenario, ScenarioError, builtin_names
 
@@ -31,9 +32,11 @@ DEFAULT_SCENARIO = "history-2025"
 
 def load_scenario(source: str) -> Scenario:
     """A scenario by built-in name or file path. Built-ins are cached (the page builds many
-    runs of one); files are read again each time, so an edited file is picked up on Reset."""
+    runs of one); files are read again each time, so an edited file is picked up on Reset.
+    Only the files `abm.dashboard.access` allows are opened."""
     if source in builtin_names():
         return _load_builtin(source)
+    check_source(source)
     return abm.load(source)
 
 

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from abm import paths
+from abm.scenario import limits as scenario_limits
 from abm.scenario.config import ConfigError, Scenario
 
 BUILTIN_DIR = Path(__file__).parent / "builtin"
@@ -67,8 +68,14 @@ def resolve(name_or_path: str | Path) -> Path:
     """The file of a built-in scenario name, or the given path if it is a file."""
     candidate = Path(name_or_path)
     if candidate.suffix == ".toml" or candidate.exists():
+        if candidate.is_dir():
+            link = " (a symbolic link to one)" if candidate.is_symlink() else ""
+            raise ScenarioError(str(candidate), "", f"expected a scenario file (.toml), but it "
+                                f"is a folder{link}")
         if not candidate.is_file():
-            raise ScenarioError(str(candidate), "", "no such scenario file")
+            raise ScenarioError(str(candidate), "", "expected an existing scenario file, but "
+                                "there is no such scenario file" if not candidate.exists() else
+                                "expected a scenario file, but it is not a regular file")
         return candidate
     builtin = BUILTIN_DIR / f"{name_or_path}.toml"
     if builtin.is_file():
@@ -80,12 +87,15 @@ def resolve(name_or_path: str | Path) -> Path:
     )
 
 
-def load(name_or_path: str | Path, behaviours=None) -> Scenario:
+def load(name_or_path: str | Path, behaviours=None, allow_large: bool = False) -> Scenario:
     """Load and validate a scenario by built-in name or file path. Behaviour and strategy
     names are checked against `behaviours` (an `abm.agents.behaviours.Behaviours`; default:
-    the built-in ones)."""
+    the built-in ones). A file above `abm.scenario.limits` is refused unless `allow_large`."""
     path = resolve(name_or_path)
-    raw, provenance = _load_merged(path, str(path))
+    raw, provenance = _load_merged(path, str(path), allow_large=allow_large)
+    too_many = scenario_limits.too_many_events(raw, allow_large)
+    if too_many:
+        raise ScenarioError(str(path), "events", too_many)
     return from_dict(raw, source=str(path), behaviours=behaviours, _provenance=provenance)
 
 
@@ -157,13 +167,21 @@ class _Provenance:
             if self.elements else text
 
 
-def _load_merged(path: Path, shown: str, _seen: tuple[Path, ...] = ()
+def _load_merged(path: Path, shown: str, _seen: tuple[Path, ...] = (), allow_large: bool = False
                  ) -> tuple[dict[str, Any], _Provenance]:
     """The merged TOML of `path` and its bases, and where each part was written."""
     resolved = path.resolve()
     if resolved in _seen:
         raise ScenarioError(shown, "scenario.extends", "expected no cycle of extends")
-    raw = _read_toml(resolved)
+    depth = scenario_limits.extends_depth(allow_large)
+    if len(_seen) > depth:
+        lift = "" if allow_large else scenario_limits.ALLOW
+        raise ScenarioError(str(_seen[0]), "scenario.extends", f"expected a chain of at most "
+                            f"{depth} bases, but it goes on past {_seen[-1]}{lift}")
+    raw = _read_toml(resolved, allow_large)
+    too_long = scenario_limits.long_text(raw, allow_large)
+    if too_long:
+        raise ScenarioError(shown, *too_long)
     base_ref = raw.get("scenario", {}).get("extends") if isinstance(raw.get("scenario"), dict) \
         else None
     if base_ref is None:
@@ -178,8 +196,10 @@ def _load_merged(path: Path, shown: str, _seen: tuple[Path, ...] = ()
     try:
         base_file = resolve(base_path if base_path.is_file() else base_ref)
     except ScenarioError as err:
-        raise ScenarioError(shown, "scenario.extends", err.expected) from None
-    base, provenance = _load_merged(base_file, str(base_file.resolve()), (*_seen, resolved))
+        raise ScenarioError(shown, "scenario.extends", f"{err.expected} (extends = "
+                            f"{base_ref!r})") from None
+    base, provenance = _load_merged(base_file, str(base_file.resolve()), (*_seen, resolved),
+                                    allow_large)
     merged, elements = _merge_scenario(base, provenance.elements, raw, shown)
     merged["scenario"].pop("extends", None)
     return merged, _Provenance([(shown, raw), *provenance.files], elements)
@@ -320,10 +340,15 @@ def set_path(raw: dict[str, Any], path: str, value: Any, source: str = "<overrid
         paths.put(raw, keys, value)
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def _read_toml(path: Path, allow_large: bool = False) -> dict[str, Any]:
     try:
+        too_large = scenario_limits.file_too_large(path.stat().st_size, allow_large)
+        if too_large:
+            raise ScenarioError(str(path), "", too_large)
         with path.open("rb") as handle:
-            return tomllib.load(handle)
+            text = handle.read().decode("utf-8")
+        # Editors on Windows start UTF-8 files with a byte-order mark; TOML itself has none.
+        return tomllib.loads(text.removeprefix("\ufeff"))
     except tomllib.TOMLDecodeError as err:
         raise ScenarioError(str(path), "", f"expected valid TOML ({err})") from None
     except UnicodeDecodeError:

@@ -238,6 +238,15 @@ class _Workers:
     def healthy(self) -> bool:
         return self._client is None or self._client.status == "running"
 
+    def has_workers(self) -> bool:
+        """False while a Dask scheduler has no worker; a local pool always has its workers."""
+        if self._client is None:
+            return True
+        try:
+            return bool(self._client.scheduler_info(n_workers=1).get("workers"))
+        except (OSError, TimeoutError):
+            return True  # a lost scheduler is told by `healthy`
+
     def closed(self) -> bool:
         """True once a Dask client has given up reconnecting to its scheduler."""
         return self._client is not None and self._client.status in ("closing", "closed")
@@ -358,8 +367,9 @@ def run_sweep(
     `flush_seconds`, whichever comes first, so a kill loses at most the runs in flight. A
     local pool whose worker dies is replaced and the runs it held are run again (a run that
     was running in every one of its attempts, alone in the last, is recorded as failed). A
-    Dask scheduler unreachable for `scheduler_timeout` seconds ends the sweep with
-    SchedulerError; Ctrl-C ends it with SweepInterrupted; both keep every finished run.
+    Dask scheduler unreachable, or without any worker, for `scheduler_timeout` seconds ends
+    the sweep with SchedulerError; Ctrl-C ends it with SweepInterrupted; both keep every
+    finished run.
     Work above `abm.limits` raises TooMuchWork unless `allow_large`. Pass `executor` (and its
     `slots`) to use one you manage yourself."""
     if not isinstance(spec, SweepSpec):
@@ -553,6 +563,7 @@ def _run_locked(spec: SweepSpec, out: Path, store: RunStore, table: pd.DataFrame
             return True
 
         unhealthy_since = None
+        idle_since = time.monotonic()  # since when a Dask scheduler has had no worker
         try:
             submit_more()
             while in_flight or retry:
@@ -591,6 +602,15 @@ def _run_locked(spec: SweepSpec, out: Path, store: RunStore, table: pd.DataFrame
                         f"lost the Dask scheduler {scheduler}; "
                         f"{skipped + kept} of {n_designs * reps} runs are kept in {out}: run "
                         "again to finish")
+                if not pool.healthy() or pool.has_workers():
+                    idle_since = time.monotonic()
+                elif time.monotonic() - idle_since > scheduler_timeout:
+                    flush()
+                    raise SchedulerError(
+                        f"the Dask scheduler {scheduler} has had no worker for "
+                        f"{scheduler_timeout:g} s; expected workers (dask worker {scheduler} "
+                        f"...); {skipped + kept} of {n_designs * reps} runs are kept in {out}: "
+                        "start workers and run again to finish")
                 if rows and (len(rows) >= batch_runs
                              or time.monotonic() - last_flush >= flush_seconds):
                     flush()

@@ -48,7 +48,8 @@ def test_without_levers_moved_the_unchanged_run_is_this_run():
     ({"run_to": "2025-13-01"}, "run to: expected a date YYYY-MM-DD"),
     ({"run_to": "2031-01-01"}, "run to: expected a date from 2024-01-01 to 2026-12-31"),
     ({"e3_approval": "2"}, "expected a number from 0 to 1"),
-    ({"source": "no-such-file.toml"}, "no such scenario file"),
+    ({"source": "no-such-file.toml"}, "expected a built-in scenario name or a .toml file in a "
+     "folder the dashboard was started with (--scenarios DIR)"),
 ])
 def test_unusable_values_become_a_message_not_an_exception(arguments, message):
     model = DashboardModel(**{"source": "history-2025", **arguments})

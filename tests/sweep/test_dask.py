@@ -57,11 +57,12 @@ def dask_scheduler(tmp_path_factory):
 
     try:
         scheduler = start("scheduler", "scheduler", "--host", "127.0.0.1", "--port", str(port),
-                          "--no-dashboard")
+                          "--dashboard-address", "127.0.0.1:0", "--no-dashboard")
         _wait_for_port(port, scheduler, 60)
         for i in range(2):
             start(f"worker{i}", "worker", address, "--host", "127.0.0.1", "--nworkers", "1",
-                  "--nthreads", "1", "--no-dashboard", "--name", f"w{i}")
+                  "--nthreads", "1", "--dashboard-address", "127.0.0.1:0", "--no-dashboard",
+                  "--name", f"w{i}")
         from distributed import Client
 
         with Client(address, timeout="30s") as client:
