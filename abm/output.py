@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import logging
 import math
 import os
 import re
@@ -28,6 +29,7 @@ import pandas as pd
 import abm
 from abm import plots, tables
 
+log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
 # Staging folders are `.NAME.abm-PID-HEX` (and `...-old` for the folder being replaced), so a
 # later writer can tell its own leftovers (a dead PID) from anything else in the parent.
@@ -249,6 +251,7 @@ def write_run(result, directory: Path, extra_manifest: dict | None = None) -> li
         for name, frame in series_files(result).items():
             table = tables.typed(frame)
             _csv(table, staging / name)
+            log.debug("wrote %s (%d rows)", name, len(table))
             units += tables.units_rows(name, table, good_units)
         shipments = tables.typed(result.shipments)
         rows = tables.units_rows("shipments.parquet", shipments, good_units)
@@ -257,6 +260,7 @@ def write_run(result, directory: Path, extra_manifest: dict | None = None) -> li
         units += rows
         pd.DataFrame(units, columns=["file", "column", "unit", "type"]).to_csv(
             staging / tables.UNITS_FILE, index=False)
+        log.info("drawing the figures")
         _, not_drawn = plots.standard_figures(result, staging)
         info = manifest(result, extra_manifest)
         # Goods nobody makes or buys (the chip good, sold by the chip market) have no balance.
