@@ -61,6 +61,15 @@ def mark_events(ax, events, start: dt.date | None = None, end: dt.date | None = 
     ax._abm_event_labels = labels
 
 
+def _renderer(fig):
+    """The figure's renderer, to measure text (a bare `Figure` gets an Agg canvas first)."""
+    if not hasattr(fig.canvas, "get_renderer"):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        FigureCanvasAgg(fig)
+    return fig.canvas.get_renderer()
+
+
 def _overlaps(box, boxes) -> bool:
     return any(box.overlaps(other) for other in boxes)
 
@@ -68,7 +77,7 @@ def _overlaps(box, boxes) -> bool:
 def place_event_labels(fig) -> None:
     """Move each axis's event labels down, row by row, until none overlaps one placed before
     it (in date order), measured in the figure as drawn."""
-    renderer = fig.canvas.get_renderer()
+    renderer = _renderer(fig)
     row = EVENT_FONTSIZE + 1.5  # points
     for ax in fig.axes:
         labels = sorted(getattr(ax, "_abm_event_labels", []), key=lambda a: a.xy[0])
@@ -89,7 +98,7 @@ def event_key(fig, events, start: dt.date | None = None, end: dt.date | None = N
         return
     height = fig.get_figheight()
     bottom = fig.subplotpars.bottom
-    renderer = fig.canvas.get_renderer()
+    renderer = _renderer(fig)
     # As many columns as the longest label allows without overlapping its neighbour.
     for columns in (3, 2, 1):
         rows = -(-len(numbered) // columns)
