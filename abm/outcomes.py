@@ -7,11 +7,11 @@ An outcome is `kind:part:part...`. Metrics (one number a run):
   `exports_t:magnet:CHN:2025-05`, `exports_t:magnet:CHN:USA:2025`;
 - `export_share:GOOD:ORIGIN:DESTINATION:PERIOD`  the destination's share of those exports;
 - `min_monthly_exports_t:GOOD:ORIGIN[:DESTINATION]:PERIOD`  the lowest month's exports;
-- `buyer_weeks_halted[:COUNTRY[:SECTOR]]`  buyer-weeks in which a buyer was halted;
-- `capacity_weeks_halted[:COUNTRY[:SECTOR]]`  weeks of capacity halted (halts as shares of
-  capacity, not counts of buyers);
-- `output_lost_usd[:COUNTRY[:SECTOR]]`  value of output lost for want of goods;
-- `shortfall_t:GOOD[:COUNTRY[:SECTOR]]`  cumulative unmet demand, tonnes;
+- `buyer_weeks_halted[:COUNTRY[:SECTOR]][:PERIOD]`  buyer-weeks in which a buyer was halted;
+- `capacity_weeks_halted[:COUNTRY[:SECTOR]][:PERIOD]`  weeks of capacity halted (halts as
+  shares of capacity, not counts of buyers);
+- `output_lost_usd[:COUNTRY[:SECTOR]][:PERIOD]`  value of output lost for want of goods;
+- `shortfall_t:GOOD[:COUNTRY[:SECTOR]][:PERIOD]`  cumulative unmet demand, tonnes;
 - `peak_price_ratio:GOOD:REGION`  the highest weekly price over its reference price;
 - `price_ratio_at:GOOD:REGION:DATE`  the price in the week containing DATE over its reference.
 
@@ -30,6 +30,11 @@ the run's last date): an unknown good, country, sector, region, month or kind ra
 `OutcomeError`, one line naming the outcome, the bad part, the valid choices and a close match,
 so a sweep never runs on an outcome that can only be zero. `abm outcomes SCENARIO` lists what
 can be asked for, with units.
+
+Halt and loss metrics take an optional PERIOD as their last part
+(`output_lost_usd:USA:2025-04..2025-12` is output lost April-December 2025; a week across a
+month's edge counts pro rata to its days); without one they cover the whole run, and their
+`description` and `period_label` say which.
 
     parse("exports_t:magnet:CHN:2025-05", scenario)      # -> Outcome, or OutcomeError
     evaluate(result, ["buyer_weeks_halted:USA"])          # -> {"buyer_weeks_halted:USA": 12.0}
@@ -75,16 +80,16 @@ METRICS = {kind.name: kind for kind in (
          "DESTINATION's share of ORIGIN's exports of GOOD over PERIOD"),
     Kind("min_monthly_exports_t", ("good", "origin", "destination?", "period"), "t",
          "the lowest month's exports of GOOD from ORIGIN (to DESTINATION) in PERIOD"),
-    Kind("buyer_weeks_halted", ("country?", "sector?"), "buyer-weeks",
+    Kind("buyer_weeks_halted", ("country?", "sector?", "period?"), "buyer-weeks",
          "weeks in which a buyer (in COUNTRY, SECTOR) covered less than halt_threshold of "
          "its demand, summed over buyers"),
-    Kind("capacity_weeks_halted", ("country?", "sector?"), "capacity-weeks",
+    Kind("capacity_weeks_halted", ("country?", "sector?", "period?"), "capacity-weeks",
          "weeks of the capacity (demand) of buyers (in COUNTRY, SECTOR) that was halted: "
          "halted buyers' demand summed over weeks, over the usual weekly demand"),
-    Kind("output_lost_usd", ("country?", "sector?"), "USD",
+    Kind("output_lost_usd", ("country?", "sector?", "period?"), "USD",
          "value of the output buyers (in COUNTRY, SECTOR) lost for want of goods"),
-    Kind("shortfall_t", ("good", "country?", "sector?"), "t",
-         "unmet demand for GOOD (in COUNTRY, SECTOR) over the run"),
+    Kind("shortfall_t", ("good", "country?", "sector?", "period?"), "t",
+         "unmet demand for GOOD (in COUNTRY, SECTOR)"),
     Kind("peak_price_ratio", ("good", "region"), "ratio",
          "highest weekly price of GOOD in REGION over its reference price"),
     Kind("price_ratio_at", ("good", "region", "date"), "ratio",
@@ -135,10 +140,26 @@ class Outcome:
         for word, value in fill.items():
             if value is not None:
                 text = text.replace(word, value)
+        if "period?" in self.kind.parts:
+            text += f", {self.period_label}"
         for word, value in (("DESTINATION", self.destination), ("COUNTRY", self.country),
                             ("SECTOR", self.sector)):
             text = text.replace(word, value or f"all {word.lower()}s".replace("ys", "ies"))
         return text
+
+    @property
+    def period_label(self) -> str:
+        """The period a halt or loss metric covers, in words: `April-December 2025`,
+        `May 2025`, or `over the whole run` when it names none."""
+        if self.first_month is None:
+            return "over the whole run"
+        first, last = (pd.Period(m, freq="M") for m in (self.first_month, self.last_month))
+        if first == last:
+            return f"{first:%B %Y}"
+        if first.year == last.year:
+            whole_year = first.month == 1 and last.month == 12
+            return f"{first:%Y}" if whole_year else f"{first:%B}-{last:%B %Y}"
+        return f"{first:%B %Y}-{last:%B %Y}"
 
     # --- computing -------------------------------------------------------------------------
 
@@ -177,6 +198,7 @@ def periods(kind: Kind, scenario: Scenario, until: dt.date | None = None) -> lis
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _YEAR = re.compile(r"^\d{4}$")
+_PERIOD_FORM = re.compile(r"^\d{4}(-\d{2})?(\.\.\d{4}-\d{2})?$")
 
 
 def parse(name: str, scenario: Scenario, until: dt.date | None = None, series: bool = False
@@ -196,13 +218,24 @@ def parse(name: str, scenario: Scenario, until: dt.date | None = None, series: b
                            f"{sorted(kinds)}{_suggest(head, kinds)}")
     kind = kinds[head]
     required = [p for p in kind.parts if not p.endswith("?")]
-    if not len(required) <= len(parts) <= len(kind.parts):
+    # An optional period is the last part, told by its form (2025-04, 2025, 2025-04..2025-12).
+    period_text = None
+    named = kind.parts
+    if "period?" in kind.parts:
+        named = tuple(p for p in kind.parts if p != "period?")
+        if len(parts) > len(required) and _PERIOD_FORM.match(parts[-1].strip()):
+            *parts, period_text = parts
+    if not len(required) <= len(parts) <= len(named):
+        count = len(parts) + (period_text is not None)
         raise OutcomeError(f"outcome {name!r}: expected {_usage(kind)} ({len(required)} to "
+                           f"{len(kind.parts)} parts after {head!r}, a PERIOD last), got "
+                           f"{count}" if "period?" in kind.parts else
+                           f"outcome {name!r}: expected {_usage(kind)} ({len(required)} to "
                            f"{len(kind.parts)} parts after {head!r}), got {len(parts)}")
     # Optional parts are filled from the left: exports_t:GOOD:ORIGIN:PERIOD has no destination.
     spare = len(parts) - len(required)
     roles = []
-    for part in kind.parts:
+    for part in named:
         if part.endswith("?"):
             if spare:
                 roles.append(part[:-1])
@@ -214,6 +247,8 @@ def parse(name: str, scenario: Scenario, until: dt.date | None = None, series: b
     fields: dict = {}
     for role, text in zip(roles, parts, strict=True):
         fields.update(checker.check(role, text.strip(), fields))
+    if period_text is not None:
+        fields.update(checker.check("period", period_text.strip(), fields))
     checker.check_selection(kind, fields)
     return Outcome(name=name, kind=kind, **fields)
 
@@ -406,29 +441,49 @@ def _group_mask(result, outcome: Outcome) -> np.ndarray:
                     dtype=bool)
 
 
+def period_weights(result, first_month: str | None, last_month: str | None) -> np.ndarray:
+    """Each week's share of its days inside the months `first_month`..`last_month` (`YYYY-MM`;
+    None: the whole run, every week 1), so that a week across a month's edge counts pro rata."""
+    if first_month is None:
+        return np.ones(result.weeks)
+    day = np.timedelta64(1, "D")
+    lo = np.datetime64(pd.Period(first_month, freq="M").start_time.date(), "D")
+    hi = np.datetime64(pd.Period(last_month, freq="M").end_time.date(), "D") + day
+    end = np.datetime64(result.config.end, "D") + day
+    starts = np.datetime64(result.config.start, "D") + np.arange(result.weeks) * 7 * day
+    ends = np.minimum(starts + 7 * day, end)
+    inside = (np.minimum(ends, hi) - np.maximum(starts, lo)).astype(int).clip(min=0)
+    return inside / (ends - starts).astype(int)
+
+
+def _weights(result, outcome: Outcome) -> np.ndarray:
+    return period_weights(result, outcome.first_month, outcome.last_month)[:, None]
+
+
 def _buyer_weeks_halted(result, outcome: Outcome) -> float:
     # Counts of halted buyers are whole numbers, so summing the recorder's weekly group totals
     # gives exactly the weekly table's sum without building the table (a sweep's hot path).
     halted = result.model.recorder.buyer["buyers_halted"][: result.weeks]
-    return float(np.round(halted[:, _group_mask(result, outcome)]).sum())
+    return float((np.round(halted[:, _group_mask(result, outcome)]) * _weights(result, outcome)
+                  ).sum())
 
 
 def _capacity_weeks_halted(result, outcome: Outcome) -> float:
     buyer = result.model.recorder.buyer
     mask = _group_mask(result, outcome)
-    halted = buyer["halted_demand_t"][: result.weeks, mask].sum()
+    halted = (buyer["halted_demand_t"][: result.weeks, mask] * _weights(result, outcome)).sum()
     usual = buyer["demand_t"][: result.weeks, mask].sum() / max(result.weeks, 1)
     return float(halted / usual) if usual > 0 else 0.0
 
 
 def _output_lost_usd(result, outcome: Outcome) -> float:
     lost = result.model.recorder.buyer["output_lost_usd"][: result.weeks]
-    return float(lost[:, _group_mask(result, outcome)].sum())
+    return float((lost[:, _group_mask(result, outcome)] * _weights(result, outcome)).sum())
 
 
 def _shortfall_t(result, outcome: Outcome) -> float:
     shortfall = result.model.recorder.buyer["shortfall_t"][: result.weeks]
-    return float(shortfall[:, _group_mask(result, outcome)].sum())
+    return float((shortfall[:, _group_mask(result, outcome)] * _weights(result, outcome)).sum())
 
 
 def _reference(result, outcome: Outcome) -> float:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import logging
 import math
 import os
 import re
@@ -26,8 +27,9 @@ import filelock
 import pandas as pd
 
 import abm
-from abm import plots
+from abm import plots, tables
 
+log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
 # Staging folders are `.NAME.abm-PID-HEX` (and `...-old` for the folder being replaced), so a
 # later writer can tell its own leftovers (a dead PID) from anything else in the parent.
@@ -209,8 +211,21 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _csv(frame: pd.DataFrame, path: Path, **options) -> None:
-    neutralise_formulas(frame).to_csv(path, index=False, **options)
+def _csv(frame: pd.DataFrame, path: Path) -> None:
+    tables.to_csv(neutralise_formulas(frame), path)
+
+
+def series_files(result) -> dict[str, pd.DataFrame]:
+    """The CSV tables of a run, by file name (the chip tables only with a chip market)."""
+    files = {"weekly.csv": result.weekly, "weekly_prices.csv": result.prices,
+             "weekly_production.csv": result.production,
+             "weekly_licences.csv": result.licences,
+             "customs_monthly.csv": result.customs_monthly}
+    if result.model.chip_market.enabled:
+        files["weekly_chip_sales.csv"] = result.chip_sales
+        files["weekly_chip_access.csv"] = result.chip_access
+    files["weekly_pain.csv"] = result.pain
+    return files
 
 
 def _finite_json(value):
@@ -229,17 +244,23 @@ def write_run(result, directory: Path, extra_manifest: dict | None = None) -> li
 
     A figure that cannot be drawn does not lose the run: it is left out, named in the
     manifest (`figures_not_drawn`) and reported as a `plots.FigureWarning`."""
+    good_units = {g.name: g.unit for g in result.config.goods
+                  if g.name in set(plots.material_goods(result.config))}
     with atomic_directory(Path(directory)) as staging:
-        _csv(result.weekly, staging / "weekly.csv", float_format="%.6g")
-        _csv(result.prices, staging / "weekly_prices.csv", float_format="%.6g")
-        _csv(result.production, staging / "weekly_production.csv", float_format="%.6g")
-        _csv(result.licences, staging / "weekly_licences.csv", float_format="%.6g")
-        _csv(result.customs_monthly, staging / "customs_monthly.csv")
-        if result.model.chip_market.enabled:
-            _csv(result.chip_sales, staging / "weekly_chip_sales.csv", float_format="%.6g")
-            _csv(result.chip_access, staging / "weekly_chip_access.csv", float_format="%.6g")
-        _csv(result.pain, staging / "weekly_pain.csv", float_format="%.6g")
-        result.shipments.to_parquet(staging / "shipments.parquet", index=False)
+        units = []
+        for name, frame in series_files(result).items():
+            table = tables.typed(frame)
+            _csv(table, staging / name)
+            log.debug("wrote %s (%d rows)", name, len(table))
+            units += tables.units_rows(name, table, good_units)
+        shipments = tables.typed(result.shipments)
+        rows = tables.units_rows("shipments.parquet", shipments, good_units)
+        tables.to_parquet(shipments, staging / "shipments.parquet",
+                          {row["column"]: row["unit"] for row in rows})
+        units += rows
+        pd.DataFrame(units, columns=["file", "column", "unit", "type"]).to_csv(
+            staging / tables.UNITS_FILE, index=False)
+        log.info("drawing the figures")
         _, not_drawn = plots.standard_figures(result, staging)
         info = manifest(result, extra_manifest)
         # Goods nobody makes or buys (the chip good, sold by the chip market) have no balance.

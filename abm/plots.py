@@ -40,19 +40,55 @@ def labelled_events(events, start: dt.date | None = None, end: dt.date | None = 
     return list(enumerate(chosen, start=1))
 
 
+EVENT_FONTSIZE = 6.5
+
+
 def mark_events(ax, events, start: dt.date | None = None, end: dt.date | None = None) -> None:
     """Draw a dashed line for each labelled event and its number at the top of the axis; the
     figure's `event_key` lists what the numbers mean. With four events or fewer the labels are
-    written in full instead."""
+    written in full instead. Labels are stacked in rows so that none overlaps another when
+    the figure is saved (`place_event_labels`)."""
     numbered = labelled_events(events, start, end)
     full = len(numbered) <= 4
+    labels = getattr(ax, "_abm_event_labels", [])
     for n, event in numbered:
         x = pd.Timestamp(event.date)
         ax.axvline(x, color="0.45", linestyle="--", linewidth=0.8, zorder=0)
         text = event.label if full else str(n)
-        ax.annotate(text, (x, 1.0), xycoords=("data", "axes fraction"),
-                    xytext=(2, -3 - 8 * (n % 3)), textcoords="offset points",
-                    fontsize=6.5, color="0.25", va="top")
+        labels.append(ax.annotate(text, (x, 1.0), xycoords=("data", "axes fraction"),
+                                  xytext=(2, -3), textcoords="offset points",
+                                  fontsize=EVENT_FONTSIZE, color="0.25", va="top"))
+    ax._abm_event_labels = labels
+
+
+def _renderer(fig):
+    """The figure's renderer, to measure text (a bare `Figure` gets an Agg canvas first)."""
+    if not hasattr(fig.canvas, "get_renderer"):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        FigureCanvasAgg(fig)
+    return fig.canvas.get_renderer()
+
+
+def _overlaps(box, boxes) -> bool:
+    return any(box.overlaps(other) for other in boxes)
+
+
+def place_event_labels(fig) -> None:
+    """Move each axis's event labels down, row by row, until none overlaps one placed before
+    it (in date order), measured in the figure as drawn."""
+    renderer = _renderer(fig)
+    row = EVENT_FONTSIZE + 1.5  # points
+    for ax in fig.axes:
+        labels = sorted(getattr(ax, "_abm_event_labels", []), key=lambda a: a.xy[0])
+        placed = []
+        for label in labels:
+            for r in range(len(labels) + 1):
+                label.xyann = (2, -3 - row * r)
+                box = label.get_window_extent(renderer).expanded(1.0, 1.0)
+                if not _overlaps(box, placed):
+                    break
+            placed.append(box)
 
 
 def event_key(fig, events, start: dt.date | None = None, end: dt.date | None = None) -> None:
@@ -60,32 +96,50 @@ def event_key(fig, events, start: dt.date | None = None, end: dt.date | None = N
     numbered = labelled_events(events, start, end)
     if len(numbered) <= 4:
         return
-    columns = 3
-    rows = -(-len(numbered) // columns)
     height = fig.get_figheight()
-    margin = (0.16 * rows + 0.2) / height
-    fig.subplots_adjust(bottom=fig.subplotpars.bottom + margin)
-    for i, (n, event) in enumerate(numbered):
-        column, row = divmod(i, rows)
-        fig.text(0.02 + column * 0.33, margin - 0.05 / height - row * 0.16 / height,
-                 f"{n}  {event.date:%Y-%m-%d}  {event.label}", fontsize=6.5, color="0.25",
-                 va="top")
+    bottom = fig.subplotpars.bottom
+    renderer = _renderer(fig)
+    # As many columns as the longest label allows without overlapping its neighbour.
+    for columns in (3, 2, 1):
+        rows = -(-len(numbered) // columns)
+        margin = (0.16 * rows + 0.2) / height
+        texts = [fig.text(0.02 + (i // rows) * (0.98 / columns),
+                          margin - 0.05 / height - (i % rows) * 0.16 / height,
+                          f"{n}  {event.date:%Y-%m-%d}  {event.label}", fontsize=EVENT_FONTSIZE,
+                          color="0.25", va="top") for i, (n, event) in enumerate(numbered)]
+        boxes = [text.get_window_extent(renderer) for text in texts]
+        clash = any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+        if not clash or columns == 1:
+            break
+        for text in texts:
+            text.remove()
+    fig.subplots_adjust(bottom=bottom + margin)
 
 
-def date_axis(ax) -> None:
-    """Calendar x axis: quarterly ticks labelled YYYY-MM, light grid."""
+def date_axis(ax, span: tuple[dt.date, dt.date] | None = None) -> None:
+    """Calendar x axis: quarterly ticks labelled YYYY-MM, light grid; `span` (first, last
+    date) fixes the range, so that several figures share one date axis."""
+    if span is not None:
+        ax.set_xlim(pd.Timestamp(span[0]), pd.Timestamp(span[1]))
     ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1, 4, 7, 10)))
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m"))
     ax.tick_params(axis="x", labelrotation=30, labelsize=8)
     ax.grid(alpha=0.3)
 
 
+def layout(fig, events=()) -> None:
+    """Lay the figure out: tight layout, the key of numbered `events` under it, and the event
+    labels of every axis stacked so that none overlaps another."""
+    fig.tight_layout()
+    event_key(fig, events)
+    place_event_labels(fig)
+
+
 def save(fig, path: Path, events=()) -> Path:
     """Lay out, add the key of numbered `events` under the figure, write PNG, close."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    event_key(fig, events)
+    layout(fig, events)
     fig.savefig(path, dpi=DPI)
     plt.close(fig)
     return path

@@ -7,6 +7,7 @@ thing everywhere; a sweep worker needs nothing but this function and a (picklabl
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
@@ -15,6 +16,8 @@ import pandas as pd
 from abm.market.ledger import customs_monthly, shipments_frame
 from abm.model import ExportControlModel
 from abm.scenario.config import Scenario
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -101,6 +104,8 @@ def run(
     last = config.end if until is None else min(until, config.end)
     weeks = (last - config.start).days // 7 + 1
     config = within_run(config, weeks)
+    log.debug("building the model of %s (%d buyer groups, %d events)", config.name,
+              len(config.buyers), len(config.events))
     model = ExportControlModel(config, rng=seed, behaviours=behaviours)
     for _ in range(weeks):
         model.run_for(1)

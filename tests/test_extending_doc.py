@@ -11,7 +11,8 @@ from abm.cli import main
 
 DOC = Path(__file__).parents[1] / "docs" / "extending.md"
 FENCE = re.compile(r"```(\w*)\n(.*?)```", flags=re.S)
-EXAMPLES = ("buyer", "exporter", "strategy", "material", "extends")
+EXAMPLES = ("origins", "buyer", "exporter", "chipmaker", "strategy", "material", "extends",
+            "reimpose")
 
 
 def run_doc(workdir: Path) -> dict:

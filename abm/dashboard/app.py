@@ -9,6 +9,7 @@ charts. Opening another scenario rebuilds the whole page for that scenario's lev
 
 from __future__ import annotations
 
+import collections
 import html
 import io
 import os
@@ -16,10 +17,10 @@ import zipfile
 
 import pandas as pd
 import solara
-from mesa.visualization import SolaraViz
+from mesa.visualization import SolaraViz, solara_viz
 from mesa.visualization.utils import force_update, update_counter
 
-from abm import plots
+from abm import outcomes, plots
 from abm.dashboard import charts
 from abm.dashboard.levers import Lever, levers
 from abm.dashboard.server import DEFAULT_PLAY_MS, PLAY_MS_ENV, SCENARIO_ENV
@@ -211,18 +212,45 @@ def Outcomes(model: DashboardModel):
     """`abm.outcomes` of this run so far beside the unchanged scenario's."""
     update_counter.get()
     with solara.Column(style=CELL) as column:
-        paragraph("(abm.outcomes names; t = tonnes)", strong="Outcomes so far")
+        paragraph("(abm.outcomes names, each with its unit)", strong="Outcomes so far")
         if model.result is not None:
             table = outcome_table(model, shown_good(model))
             table["change"] = table["this_run"] - table["unchanged"]
-            solara.HTML(tag="div", unsafe_innerHTML=OUTCOME_STYLE + table.to_html(
-                index=False, float_format=lambda x: f"{x:.6g}", classes="abm-outcomes",
-                border=0))
+            solara.HTML(tag="div", unsafe_innerHTML=OUTCOME_STYLE + formatted(
+                table, model.result.config).to_html(index=False, classes="abm-outcomes",
+                                                    border=0))
             if model.base is not None:
                 key = [f"{n}. {e.date:%Y-%m-%d} {e.label}"
                        for n, e in plots.labelled_events(model.base.events)]
                 paragraph("; ".join(key), strong="Events marked on the charts:")
     return column
+
+
+def format_number(value: float, unit: str) -> str:
+    """A number as the page shows it: thousands separators, and as many decimals as its
+    unit needs (none for USD, three for shares and ratios, one otherwise)."""
+    if value != value:  # NaN
+        return "-"
+    if unit.startswith("USD") and "/" not in unit:
+        return f"{value:,.0f}"
+    if unit.startswith(("share", "ratio")):
+        return f"{value:,.3f}"
+    return f"{value:,.1f}"
+
+
+def formatted(table, config):
+    """The outcome table with a unit column and its numbers formatted for reading."""
+    out = table.copy()
+    units = []
+    for name in out["outcome"]:
+        try:
+            units.append(outcomes.parse(name, config).unit)
+        except ValueError:
+            units.append("")
+    for column in ("this_run", "unchanged", "change"):
+        out[column] = [format_number(v, u) for v, u in zip(out[column], units, strict=True)]
+    out.insert(1, "unit", units)
+    return out.rename(columns={"this_run": "this run", "unchanged": "scenario unchanged"})
 
 
 def chart(name: str):
@@ -248,13 +276,76 @@ def chart(name: str):
             if isinstance(image, str):
                 solara.Error(image)
             elif image is None:
-                solara.Text(f"{draw.__doc__.splitlines()[0]} The chart is drawn once the run "
-                            "has started (Step, Play or Run to).", classes=["abm-waiting"])
+                solara.Text(f"{charts.TITLES[name]}: drawn once the run has started (Step, "
+                            "Play or Run to).", classes=["abm-waiting"])
             else:
                 solara.Image(image, format="png", width="100%")
         return column
 
     return Chart
+
+
+# Tab names of the page's pages (Mesa's own view calls them "Page 0", "Page 1", ...).
+TAB_NAMES = {0: "Run, outcomes and charts"}
+
+
+def grid_layout(count: int) -> list[dict]:
+    """The page's first layout (cells can be dragged and resized): the run panel and the
+    outcomes side by side, then each chart across the whole width, tall enough to read."""
+    cells, y = [], 0
+    for i in range(count):
+        if i < 2:
+            cells.append({"i": i, "w": 6, "h": 12, "moved": False, "x": 6 * i, "y": 0})
+            y = 12
+        else:
+            cells.append({"i": i, "w": 12, "h": 20, "moved": False, "x": 0, "y": y})
+            y += 20
+    return cells
+
+
+@solara.component
+def NamedComponentsView(components, model):
+    """Mesa's `ComponentsView` (mesa 3.5, `mesa.visualization.solara_viz`) with named tabs
+    (`TAB_NAMES`) instead of "Page N"; otherwise the same: each page's components in a
+    draggable grid, only the open tab drawn."""
+    current, set_current = solara.use_state(0)
+    layouts, set_layouts = solara.use_state({})
+    components = [c if isinstance(c, tuple) else (c, 0) for c in components]
+    pages = collections.defaultdict(list)
+    for component, index in components:
+        pages[index].append(solara_viz._wrap_component(component))
+    indices = sorted(pages)
+    if len(indices) > 1:
+        indices = list(range(indices[0], indices[-1] + 1))
+        for index in indices:
+            pages.setdefault(index, [])
+
+    def sync_layouts():
+        new = {i: grid_layout(len(pages[i])) for i in set(pages) - set(layouts)}
+        kept = {k: v for k, v in layouts.items() if k in pages}
+        if new or len(kept) != len(layouts):
+            set_layouts({**kept, **new})
+
+    solara.use_effect(sync_layouts, list(pages.keys()))
+    if not components:
+        return
+    with solara.v.Tabs(v_model=current, on_v_model=set_current):
+        for index in indices:
+            solara.v.Tab(children=[TAB_NAMES.get(index, f"Page {index}")])
+    with solara.v.Window(v_model=current):
+        for i, index in enumerate(indices):
+            with solara.v.WindowItem():
+                layout = layouts.get(index)
+                if i == current and layout:
+                    def on_layout(new_layout, page=index):
+                        set_layouts(lambda old: {**old, page: new_layout})
+
+                    solara.GridDraggable(items=[c(model) for c in pages[index]],
+                                         grid_layout=layout, resizable=True, draggable=True,
+                                         on_grid_layout=on_layout)
+
+
+solara_viz.ComponentsView = NamedComponentsView
 
 
 # Solara components (not plain functions), so that SolaraViz keeps them mounted across its

@@ -221,7 +221,8 @@ class DashboardPage:
         row = self.page.locator("tr", has_text=name).first
         cells = row.locator("td").all_inner_texts()
         at = [c.strip() for c in cells].index(name)
-        return float(cells[at + 1]), float(cells[at + 2])
+        # after the name: its unit, this run, the scenario unchanged (with , separators)
+        return (float(cells[at + 2].replace(",", "")), float(cells[at + 3].replace(",", "")))
 
     def problem(self) -> str:
         """The run panel's message about an unusable value ('' if none)."""

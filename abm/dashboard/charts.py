@@ -22,7 +22,7 @@ from matplotlib.lines import Line2D
 from abm import outcomes, plots
 from abm.data import observed_magnet_exports
 
-WIDTH_IN, PANEL_IN, TOP_IN, BOTTOM_IN, GAP_IN = 7.5, 1.7, 0.6, 0.55, 0.4
+WIDTH_IN, PANEL_IN, TOP_IN, BOTTOM_IN, GAP_IN = 9.0, 2.4, 0.6, 0.55, 0.45
 PAGE_DPI = 80
 THIS_RUN = {"linestyle": "-", "linewidth": 1.5}
 UNCHANGED = {"linestyle": "--", "linewidth": 1.1, "alpha": 0.8}
@@ -112,19 +112,25 @@ def _pair(run, unchanged):
 
 
 def _lines(ax, results, table: str, by: str, value: str, where: dict, scale: float = 1.0,
-           aggregate: bool = True, colours: dict | None = None, label=str) -> bool:
-    """Plot `value` of `table` over weeks, one line per `by`, for each (result, style).
+           aggregate: bool = True, colours: dict | None = None, label=str,
+           share_of: str | None = None) -> bool:
+    """Plot `value` of `table` over weeks, one line per `by`, for each (result, style);
+    with `share_of`, the sum of `value` over the sum of that column (a share of capacity).
     Returns False if a result lacks the columns."""
     drawn = {}
     for result, style in results:
         frame = getattr(result, table, None)
-        if frame is None or not {"date", by, value, *where} <= set(frame.columns):
+        needed = {"date", by, value, *where} | ({share_of} if share_of else set())
+        if frame is None or not needed <= set(frame.columns):
             return False
         if frame.empty:
             continue
         for column, wanted in where.items():
             frame = frame[frame[column] == wanted]
-        if aggregate:
+        if share_of:
+            frame = frame.groupby(["date", by], as_index=False)[[value, share_of]].sum()
+            frame[value] = (frame[value] / frame[share_of].where(frame[share_of] > 0)).fillna(0)
+        elif aggregate:
             frame = frame.groupby(["date", by], as_index=False)[value].sum()
         colours = colours or _colours(sorted(frame[by].unique()))
         for key, rows in frame.groupby(by, sort=True):
@@ -185,18 +191,20 @@ def prices(run, unchanged, good: str) -> Figure:
 
 
 def shortages(run, unchanged, good: str) -> Figure:
-    """Demand not met (production lost) by buyers' country, and buyers halted by sector."""
-    fig, (lost, halted) = _figure(2, f"{good} buyers: production lost and buyers short")
+    """Demand not met by buyers' country, and the share of capacity halted by sector."""
+    fig, (lost, halted) = _figure(2, f"{good} buyers: demand not met and capacity halted")
     if not _lines(lost, _pair(run, unchanged), "weekly", "country", "shortfall_t",
                   {"good": good}):
         _missing(lost, "shortfall")
-    if not _lines(halted, _pair(run, unchanged), "weekly", "sector", "buyers_halted",
-                  {"good": good}):
+    if not _lines(halted, _pair(run, unchanged), "weekly", "sector", "halted_demand_t",
+                  {"good": good}, scale=100.0, share_of="demand_t"):
         _missing(halted, "halts")
-    lost.set_title("demand not met, by buyers' country", fontsize=8)
-    lost.set_ylabel("t per week")
-    halted.set_title("buyers halted (cover < half of demand), by sector", fontsize=8)
-    halted.set_ylabel("buyers")
+    lost.set_title("demand not met (shortfall), by buyers' country", fontsize=9)
+    lost.set_ylabel("tonnes per week")
+    threshold = (run or unchanged).config.market.halt_threshold if (run or unchanged) else 0.5
+    halted.set_title(f"share of buyers' capacity halted (less than {threshold:.0%} of weekly "
+                     "need met), by sector", fontsize=9)
+    halted.set_ylabel("% of capacity halted")
     for ax in (lost, halted):
         ax.set_ylim(bottom=0)
     return _finish(fig, [lost, halted], run, unchanged)
@@ -226,7 +234,7 @@ def licences(run, unchanged, good: str) -> Figure:
                    transform=flows.transAxes, ha="center", color="0.4", fontsize=9)
     flows.set_ylabel("t per week")
     backlog.set_ylabel("t pending")
-    backlog.set_title("backlog of applications", fontsize=8)
+    backlog.set_title("backlog of applications", fontsize=9)
     for ax in (flows, backlog):
         ax.set_ylim(bottom=0)
         if ax.get_lines():
@@ -244,9 +252,9 @@ def chips(run, unchanged, good: str = "") -> Figure:
     if not _lines(access, _pair(run, unchanged), "chip_access", "region", "access", {},
                   aggregate=False, label=lambda r: names.get(r, r)):
         _missing(access, "chip access")
-    sales.set_title("sales revenue, by buyers' region", fontsize=8)
+    sales.set_title("sales revenue, by buyers' region", fontsize=9)
     sales.set_ylabel("USD bn per week")
-    access.set_title("access: share of chip demand served", fontsize=8)
+    access.set_title("access: share of chip demand served", fontsize=9)
     access.set_ylabel("share (0-1)")
     sales.set_ylim(bottom=0)
     access.set_ylim(0, 1.05)
@@ -262,6 +270,15 @@ def payoffs(run, unchanged, good: str = "") -> Figure:
     ax.set_ylim(bottom=0)
     return _finish(fig, [ax], run, unchanged)
 
+
+TITLES = {
+    "exports": "Monthly exports by destination, against customs data",
+    "prices": "Weekly prices inside and outside China",
+    "shortages": "Demand not met and capacity halted",
+    "licences": "Export licences: applications and backlog",
+    "chips": "AI chips: sales and access",
+    "payoffs": "States' payoffs: weekly pain",
+}
 
 CHARTS: dict[str, Callable[..., Figure]] = {
     "exports": exports,

@@ -6,6 +6,7 @@ order on one page, as a person would use it."""
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 
@@ -124,3 +125,37 @@ def test_step_play_and_pause_move_the_run_week_by_week(dashboard):
         if len(seen) >= 3 and seen[-1] == seen[-2] == seen[-3]:
             break
     assert len(set(seen[-3:])) == 1, f"the run went on after Pause: {seen}"
+
+
+def test_the_page_reads_well_named_tab_titles_units_and_separators(dashboard):
+    page, _ = dashboard
+    body = page.page.inner_text("body")
+    # a named tab, not Mesa's "Page 0" (the tab bar shows its names in capitals)
+    assert "RUN, OUTCOMES AND CHARTS" in body.upper()
+    assert "PAGE 0" not in body.upper()
+    # before the run, each chart says what it will show in full sentences (no docstring cut
+    # mid-sentence, no code quotes)
+    waiting = page.page.locator(".abm-waiting").all_inner_texts()
+    assert "Monthly exports by destination, against customs data: drawn once the run has " \
+           "started (Step, Play or Run to)." in waiting
+    assert not any("`" in text for text in waiting)
+    page.set_control(RUN_TO, "2025-06-07")
+    page.reset()
+    before = page.chart_images()
+    page.run_to_date()
+    page.wait_for_status(r"^Week of 2025-06-02")
+    page.wait_for_new_charts(before)
+    # outcomes with their unit, numbers with thousands separators
+    header = page.page.locator("table.abm-outcomes th").all_inner_texts()
+    assert header[:3] == ["outcome", "unit", "this run"]
+    rows = [r.locator("td").all_inner_texts() for r in
+            page.page.locator("table.abm-outcomes tr").all()]
+    cells = {r[0].strip(): r for r in rows if r}
+    assert cells[MAY][1] == "t"
+    lost = cells["output_lost_usd"]
+    assert lost[1] == "USD" and re.fullmatch(r"\d{1,3}(,\d{3})+", lost[3].strip()), lost
+    this_run, unchanged = page.outcome(MAY)
+    assert this_run == unchanged > 100  # no lever moved: the two runs agree
+    # charts are drawn wide: at least 600 px across
+    width = page.page.locator(".abm-chart-shortages img").evaluate("i => i.naturalWidth")
+    assert width >= 600
