@@ -5,7 +5,8 @@ The one fitted parameter (the price rule's demand sensitivity, shared by both ox
 here on a grid to one target, the height of the Nd oxide peak; every other target is a test.
 
 Writes results/e02_quota_crisis/:
-- fit.csv          the grid: demand_sensitivity, Nd peak ratio (mean over the fit seeds), error;
+- fit.csv          the grid: price_elasticity_of_demand, Nd peak ratio (mean over the fit
+                   seeds), error;
 - prices.csv       month, good, observed_usd_per_kg, model_median/p05/p95 (FOB China = outside
                    China, USD/kg), every month 2009-01..2014-12;
 - targets.csv      target, data, model median, 5-95% over seeds, tolerance, met, used in fit;
@@ -39,7 +40,7 @@ from abm.reproduce import manifest  # noqa: E402
 SCENARIO = "quota-crisis-2010"
 ROOT_SEED = 20100708
 FIT_ROOT_SEED = 20100921
-GRID = [0.1, 0.15, 0.2, 0.25, 0.3, 0.4]
+GRID = [0.1, 0.15, 0.2, 0.3, 0.45, 0.7]
 FIT_SEEDS = 3
 GOODS = {"nd_oxide": "Nd oxide", "dy_oxide": "Dy oxide"}
 DATA_FILES = ["ree_crisis_2010_2013.csv"]
@@ -124,7 +125,7 @@ def run_metrics(run: dict, quota: dict[int, float]) -> dict:
 
 
 def fit(workers: int) -> pd.DataFrame:
-    """Grid over the price rule's demand sensitivity (both oxides); error is the log ratio of
+    """Grid over the short-run price elasticity of demand (both oxides); error is the log ratio of
     the Nd oxide peak (mean over the fit seeds) to the record's 320 / 17."""
     target = record("nd_oxide_fob_china", "2011-peak") / record("nd_oxide_fob_china", "2009-avg")
     base = abm.load(SCENARIO)
@@ -132,10 +133,11 @@ def fit(workers: int) -> pd.DataFrame:
     fit_seeds = seeds(FIT_ROOT_SEED, FIT_SEEDS)
     rows = []
     for value in GRID:
-        config = abm.override(base, {f'goods[name="{g}"].demand_sensitivity': value for g in GOODS})
+        config = abm.override(base, {f'goods[name="{g}"].price_elasticity_of_demand': value
+                                     for g in GOODS})
         runs = run_ensemble(config, fit_seeds, summarise, workers)
         ratio = float(np.mean([run_metrics(run, quota)["nd_oxide_peak_ratio"] for run in runs]))
-        rows.append({"demand_sensitivity": value, "nd_peak_ratio": round(ratio, 3),
+        rows.append({"price_elasticity_of_demand": value, "nd_peak_ratio": round(ratio, 3),
                      "target_ratio": round(target, 3),
                      "abs_log_error": round(abs(np.log(ratio / target)), 4)})
     return pd.DataFrame(rows)
@@ -229,7 +231,7 @@ def figure(table_: pd.DataFrame, events, path: Path, n_seeds: int) -> None:
 def summary_text(targets: pd.DataFrame, grid: pd.DataFrame, metrics: dict, config,
                  n_seeds: int) -> str:
     best = grid.loc[grid["abs_log_error"].idxmin()]
-    used = float(config.goods[0].demand_sensitivity)
+    used = float(config.goods[0].price_elasticity_of_demand)
     lines = [
         f"# e02: the 2010-2013 rare-earth crisis ({SCENARIO}, {n_seeds} seeds)",
         "",
@@ -255,17 +257,18 @@ def summary_text(targets: pd.DataFrame, grid: pd.DataFrame, metrics: dict, confi
         "",
         "## What was fitted",
         "",
-        f"- One parameter: the price rule's `demand_sensitivity`, shared by Nd and Dy oxide, fitted "
+        f"- One parameter: the short-run `price_elasticity_of_demand`, shared by Nd and Dy oxide, fitted "
         f"on a grid ({', '.join(f'{v:g}' for v in GRID)}; {FIT_SEEDS} seeds each, `fit.csv`) to "
         "one target: the Nd oxide peak against its 2009 average (record 320 / 17 = 18.8x). Best "
-        f"grid value {best['demand_sensitivity']:g} (peak {best['nd_peak_ratio']:.1f}x, |log "
+        f"grid value {best['price_elasticity_of_demand']:g} (peak {best['nd_peak_ratio']:.1f}x, |log "
         f"error| {best['abs_log_error']:.2f}); the scenario uses {used:g}.",
         "- Not fitted, and so tests: the peak's date, the fall in 2012, the 2011 quota use, the "
-        "end-2013 prices, every Dy figure. The inventory sensitivity (0.1), the demand "
-        "elasticity (0.3 over 26 weeks), the substitution ceiling and lead time, the capacity "
-        "dates and offtake shares are assumptions stated in the scenario file, not fits. "
-        "Export price parity (`market.export_price_parity`) is a rule, not a parameter: the "
-        "price outside China never falls below China's own price times the usual margin.",
+        "end-2013 prices, every Dy figure. The supply elasticity (2), the margin, the contract "
+        "lag, the final demand response (oxide a tenth of a magnet's cost, unit elasticity), "
+        "the substitution ceiling and lead time, the capacity dates and offtake shares are "
+        "assumptions stated in the scenario file, not fits. Arbitrage ties the price outside "
+        "China to China's own price times the usual margin until the quota binds; the gap "
+        "above that is the quota's rent (`abm.market.clearing`).",
         "",
         "## Responses in the model",
         "",
@@ -328,7 +331,7 @@ def main() -> None:
     prices = price_table(runs)
     targets = targets_table(per_run)
     grid = fit(args.workers) if not args.quick else pd.DataFrame(
-        [{"demand_sensitivity": config.goods[0].demand_sensitivity, "nd_peak_ratio": np.nan,
+        [{"price_elasticity_of_demand": config.goods[0].price_elasticity_of_demand, "nd_peak_ratio": np.nan,
           "target_ratio": np.nan, "abs_log_error": np.nan}])
     with atomic_directory(Path(args.out)) as staging:
         prices.to_csv(staging / "prices.csv", index=False)

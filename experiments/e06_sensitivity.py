@@ -46,7 +46,7 @@ INPUTS = {
     "halt_threshold": ("market.halt_threshold", [0.3, 0.7], False),
     "stockpile_cover_gain": ("market.stockpile_cover_gain", [0.0, 2.0], False),
     "order_adjust_weeks": ("market.order_adjust_weeks", [1.0, 6.0], False),
-    "price_demand_sensitivity": ("goods[0].demand_sensitivity", [0.02, 0.10], False),
+    "price_elasticity_of_demand": ("goods[0].price_elasticity_of_demand", [0.25, 1.0], False),
 }
 
 

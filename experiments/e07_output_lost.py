@@ -1,11 +1,12 @@
-"""e07: output lost to the 2025 controls, by country and sector, beside published macro estimates.
+"""e07: value added lost to the 2025 controls, by country and sector, beside macro estimates.
 
 Runs `history-2025` (the model's own 2025) and the scenarios the papers describe
 (`ecb-partial-restriction`, `ecb-near-total-ban` with low substitutability, `imf-80pct-cut` with
-low short-run elasticities), values the output that magnet users lose (each sector's output per
-tonne of magnets, `[[sectors]]`), and sets it beside the ECB's and the IMF's figures as a share
-of GDP (abm/data/gdp_2025.csv). Also the US designer's AI-chip sales into China in `chips-2025`
-(Nvidia's fiscal quarters), the figure the README quotes.
+low short-run elasticities), values the output that magnet users lose in value added (each
+sector's output per tonne of magnets times its value-added share, `[[sectors]]`; the columns
+`output_value_usd` and `output_lost_usd` below are value added), and sets it beside the ECB's
+and the IMF's figures as a share of GDP (abm/data/gdp_2025.csv). Also the US designer's AI-chip
+sales into China in `chips-2025` (Nvidia's fiscal quarters), the figure the README quotes.
 
 Writes results/e07_output_lost/:
 - output_lost_by_sector.csv  scenario, country, sector, window, output value and output lost
@@ -66,8 +67,8 @@ def configure(name: str):
         for i in range(len(config.sectors)):
             changes[f"sectors[{i}].substitution_ceiling"] = 0.0
     if "demand response" in change:
-        for i in range(len(config.goods)):
-            changes[f"goods[{i}].demand_elasticity"] = 0.0
+        for i in range(len(config.sectors)):
+            changes[f"sectors[{i}].final_demand_elasticity"] = 0.0
     return abm.override(config, changes) if changes else config
 
 
@@ -75,8 +76,12 @@ def summarise_window(result, start: str, end: str) -> pd.DataFrame:
     weekly = result.weekly
     rows = weekly[(weekly["good"] == "magnet") & (weekly["date"] >= start)
                   & (weekly["date"] <= end)]
-    return rows.groupby(["country", "sector"], as_index=False)[
-        ["output_value_usd", "output_lost_usd"]].sum()
+    # Output and its loss in value added (a stopped plant loses the value it adds, not the
+    # price of what it makes): what the macro estimates measure (GDP).
+    sums = rows.groupby(["country", "sector"], as_index=False)[
+        ["value_added_usd", "value_added_lost_usd"]].sum()
+    return sums.rename(columns={"value_added_usd": "output_value_usd",
+                                "value_added_lost_usd": "output_lost_usd"})
 
 
 def summarise(result) -> dict:
@@ -205,16 +210,15 @@ def summary_text(sectors: pd.DataFrame, comparison: pd.DataFrame, chips: pd.Data
         "",
         "## What the model measures, and what it leaves out",
         "",
-        "The model counts the **direct output of magnet-using sectors** (automotive, "
-        "electronics, industrial motors, wind, defence) that cannot be made for want of "
-        "magnets, valued at each sector's output per tonne of magnets (`[[sectors]]`, an "
-        "assumption: docs/calibration.md). That is gross output, not value added. It leaves "
+        "The model counts the **value added of magnet-using sectors** (automotive, "
+        "electronics, industrial motors, wind, defence) lost for want of magnets: each "
+        "sector's output per tonne of magnets times its value-added share (`[[sectors]]`, "
+        "assumptions with ranges: docs/calibration.md), the quantity GDP counts. It leaves "
         "out: the upstream suppliers of those sectors and the input-output linkages that "
         "spread a halt (the papers' multipliers), demand and price effects in the rest of the "
         "economy, confidence and investment, trade diversion of finished goods, and any "
-        "macro policy response. A macro model's GDP loss and this model's direct output lost "
-        "are not the same quantity: gross output overstates the value added lost in the "
-        "halted sectors themselves, and leaving out indirect effects understates the total. "
+        "macro policy response: leaving out indirect effects understates the total against a "
+        "macro model's GDP loss. "
         "Below, the model's output lost is divided by GDP (abm/data/gdp_2025.csv, approximate) "
         "over the paper's window so the orders of magnitude can be read side by side; the "
         "ratio between two scenarios (partial against near-total) is the like-for-like check.",
