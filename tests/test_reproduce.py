@@ -23,8 +23,8 @@ def test_reproduce_quick_matches_the_committed_quick_references(capsys):
 
 
 def test_a_changed_model_makes_reproduce_fail(monkeypatch, capsys):
-    # A different cap on the weekly price move changes every price path of e02.
-    monkeypatch.setattr(clearing, "MAX_WEEKLY_LOG_CHANGE", 0.05)
+    # A different far end of the demand schedule changes e02's price paths in the crisis.
+    monkeypatch.setattr(clearing, "MAX_SHORTAGE", 0.3)
     assert cli.main(["reproduce", "e02_quota_crisis", "--quick"]) == 1
     out = capsys.readouterr().out
     assert "mismatch" in out
