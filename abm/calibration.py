@@ -59,9 +59,6 @@ PARAMETERS = (
               600.0, 8000.0),
     # Spread of review times around their sourced mean (about 9 weeks).
     Parameter("review_cv", (f"{APRIL}.review_cv",), 0.1, 0.9),
-    # London's step in the office's capacity ("faster approvals").
-    Parameter("review_capacity_after_london_t_per_week",
-              (f"{LONDON}.review_capacity_t_per_week",), 600.0, 8000.0, LONDON_DATE),
 )
 
 

@@ -1,11 +1,10 @@
 """Calibrate China's 2025 magnet licence regime in `history-2025`, fit on part, test on the rest.
 
-Six parameters are fitted (`abm.calibration.PARAMETERS`; everything else is sourced or a stated
+Five parameters are fitted (`abm.calibration.PARAMETERS`; everything else is sourced or a stated
 assumption, listed in docs/calibration.md): the approval probability of an application for a
 listed grade from April 2025 (all destinations but the US), the same for US-bound
 applications, the one step the London framework adds to approval (never negative), the tonnage
-the office decides a week before and after London, and the spread of review times around their
-sourced mean.
+the office decides a week, and the spread of review times around their sourced mean.
 
 Targets, each one datum (`abm.calibration.targets`): China's monthly magnet exports, total
 (April-December 2025) and US-bound (May-December), and the share of EU-bound applications

@@ -393,7 +393,11 @@ def summary_text(metrics: dict, n_seeds: int) -> str:
         f"of applications, {100 * share['IND 2025-08-05 tonnes']:.0f}% of tonnes (Reuters: 0 of "
         "more than 30).",
         f"- Share of decided applications approved: {100 * rate['before_london']:.0f}% before "
-        f"London (2025-06-10), {100 * rate['after_london']:.0f}% after, to December 2025.",
+        f"London (2025-06-10), {100 * rate['after_london']:.0f}% after, to December 2025. The "
+        "probability of approval in force rises at London for every destination (the fitted "
+        "step, docs/calibration.md); the share decided and approved does not, because refused "
+        "defence-bound and India-bound applications are filed again and again and weigh more "
+        "in the decisions once the others pass.",
         "",
         "## Prices",
         "",
