@@ -1,6 +1,7 @@
 """Slow adjustments at the end of the week: supplier reliability and sourcing shares,
-stockpiling alerts, demand response to prices, substitution and thrifting, capacity expansion
-and market growth. Each behaviour is a rule of the agent class (`abm.agents`), applied to the
+stockpiling alerts, final demand's response to the product's price, substitution and
+thrifting, capacity expansion and market growth (demand, producers' and licence offices'
+capacities). Each behaviour is a rule of the agent class (`abm.agents`), applied to the
 arrays of all agents of the class at once."""
 
 from __future__ import annotations
@@ -91,6 +92,11 @@ def adjust(model) -> None:
         weekly = (1.0 + growth) ** (1.0 / 52.0)
         b.mean_demand_t[final] *= weekly
         e.capacity_t *= weekly
+        # A licence office's capacity is stated at the market's size when it opens and grows
+        # with the market, as producers' capacities do.
+        for state in model.states.values():
+            for office in state.offices.values():
+                office.capacity_scale *= weekly
     arriving = e.capacity_pipeline.pop(model.steps, None)
     if arriving is not None:
         e.capacity_t += arriving

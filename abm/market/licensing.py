@@ -76,8 +76,15 @@ class LicenceOffice:
         self.listed = np.empty(0, dtype=bool)
         self.first_filed = np.empty(0)
         self.congestion_weeks = 0.0  # tonnes due but not yet decided, in weeks of capacity
+        self.capacity_scale = 1.0  # market growth since the office opened
         # The wait buyers plan with on each link, once known (`ExportControlModel`).
         self.planned_wait: np.ndarray | None = None
+
+    @property
+    def capacity_t_per_week(self) -> float:
+        """Tonnes the office decides a week: the regime's capacity, grown with the market since
+        the office opened."""
+        return self.control.review_capacity_t_per_week * self.capacity_scale
 
     @property
     def backlog_t(self) -> float:
@@ -118,7 +125,7 @@ class LicenceOffice:
         # scenario splits buyers into firms; counts are reported beside tonnes).
         due_t = self.quantity_t[due_idx]
         before = np.cumsum(due_t) - due_t
-        due_idx = due_idx[before < self.control.review_capacity_t_per_week]
+        due_idx = due_idx[before < self.capacity_t_per_week]
         pair, listed, quantity = self.pair[due_idx], self.listed[due_idx], self.quantity_t[due_idx]
         p = np.where(listed, approval_listed[pair], approval_unlisted[pair])
         large = self.control.large_application_t
@@ -146,7 +153,7 @@ class LicenceOffice:
             for name in _FIELDS:
                 setattr(self, name, np.concatenate([getattr(self, name), refile[name]]))
         overdue = float(self.quantity_t[self.due <= now].sum())
-        self.congestion_weeks = overdue / self.control.review_capacity_t_per_week
+        self.congestion_weeks = overdue / self.capacity_t_per_week
         return out
 
     def cancel(self, by_pair_t: np.ndarray) -> None:
