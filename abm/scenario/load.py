@@ -379,8 +379,33 @@ def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
 # unknown field. Keep an entry for every field removed or renamed (CHANGELOG.md lists them).
 REMOVED_FIELDS: dict[tuple[str, str], str] = {
     ("Good", "reversion_per_week"): (
-        "removed in the economic core v2; prices now clear every week against demand and "
-        "stocks (`demand_sensitivity`, `inventory_sensitivity` of [[goods]]), so delete it"),
+        "removed in the economic core v2; prices are anchored by cost, arbitrage and the "
+        "demand schedule (core v3: `margin`, `supply_elasticity`, "
+        "`price_elasticity_of_demand` of [[goods]]), so delete it"),
+    ("Good", "demand_sensitivity"): (
+        "removed in the economic core v3; prices are anchored by producers' cost, arbitrage "
+        "and the buyers' demand schedule: set `price_elasticity_of_demand` (short run), "
+        "`supply_elasticity`, `margin`, `price_adjust_weeks` and `contract_lag_weeks`"),
+    ("Good", "inventory_sensitivity"): (
+        "removed in the economic core v3; the stock gap moves prices along the demand "
+        "schedule (`price_elasticity_of_demand`) and supply schedule (`supply_elasticity`)"),
+    ("Good", "demand_elasticity"): (
+        "removed in the economic core v3; final demand answers the product's price: set "
+        "`input_cost_share` and `final_demand_elasticity` of [[sectors]] (adapting away from "
+        "the good is the substitution channel, `substitution_*` of [[sectors]])"),
+    ("Market", "spot_premium"): (
+        "removed in the economic core v3; tonnes sold spot pay the spot price, contract "
+        "tonnes the contract price (`contract_lag_weeks` of [[goods]])"),
+    ("Market", "export_price_parity"): (
+        "removed in the economic core v3; arbitrage in the price rule ties the regions' prices "
+        "up to a licence's wedge, so delete it"),
+    ("ExportControl", "controlled_share"): (
+        "removed in the economic core v3; set `scope = \"listed_grades\"` on the control and "
+        "each sector's `listed_grade_share` in [[sectors]]"),
+    ("ExportControl", "customs_hold_weeks"): (
+        "removed in the economic core v3; while customs cannot tell grades apart set "
+        "`grades_told_apart = false`: exporters then file for every shipment (unlisted grades "
+        "approved with `unlisted_approval`)"),
     ("BargainingConfig", "pain_weights"): (
         "removed in the economic core v2; a State's pain is the share of its payoff lost, "
         "weighted in [payoffs.STATE] (`output_lost`, `export_revenue`, `licence_rent`, "

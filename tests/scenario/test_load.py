@@ -251,7 +251,12 @@ def test_a_removed_field_fails_with_what_replaces_it(write_scenario):
     message = str(err.value)
     assert "goods[0].reversion_per_week: expected no reversion_per_week (a field of earlier " \
            "versions): removed in the economic core v2" in message
-    assert "demand_sensitivity" in message
+    assert "price_elasticity_of_demand" in message
+    # A field core v3 removed names its replacement too.
+    text = TINY.replace('name = "magnet"\n', 'name = "magnet"\ndemand_sensitivity = 0.1\n', 1)
+    with pytest.raises(ScenarioError, match=r"goods\[0\]\.demand_sensitivity: expected no "
+                       r"demand_sensitivity .*price_elasticity_of_demand"):
+        load(write_scenario(text))
 
 
 def test_every_removed_field_is_really_gone_and_in_the_changelog():
