@@ -43,6 +43,8 @@ US_MONTHS = [f"2025-{m:02d}" for m in range(5, 13)]
 # market_structure_2024.csv), USD/kg: (date, low, high).
 DY_OXIDE_EUROPE = [("2025-04-04", 250, 310), ("2025-05-06", 700, 1000), ("2025-06-15", 750, 750)]
 DY_OXIDE_CHINA = [("2025-04-25", 220, 220)]
+# Every e01 figure shares one date axis.
+SPAN = (dt.date(2024, 1, 1), dt.date(2026, 12, 31))
 BASELINE_OUTCOMES = ["exports_t:magnet:CHN:2024", "export_share:magnet:CHN:USA:2024",
                      "export_share:magnet:CHN:EU:2024"]
 
@@ -260,7 +262,7 @@ def figure_exports(table: pd.DataFrame, events, path: Path) -> None:
         ax.set_ylabel("tonnes per month")
         ax.set_ylim(bottom=0)
         ax.legend(fontsize=8, loc="lower left")
-        plots.date_axis(ax)
+        plots.date_axis(ax, SPAN)
         plots.mark_events(ax, events)
     plots.save(fig, path, events)
 
@@ -285,7 +287,7 @@ def figure_halted(runs: list[dict], events, path: Path) -> None:
             ax.legend(fontsize=7, ncol=7, loc="upper right")
         else:
             ax.text(0.5, 0.5, "no halts", transform=ax.transAxes, ha="center", color="0.4")
-        plots.date_axis(ax)
+        plots.date_axis(ax, SPAN)
         plots.mark_events(ax, events)
     plots.save(fig, path, events)
 
@@ -314,9 +316,8 @@ def figure_prices(runs: list[dict], events, path: Path) -> None:
         ax.set_title(f"{titles[good]}: price inside and outside China")
         ax.set_ylabel("USD per kg")
         ax.set_ylim(bottom=0)
-        ax.set_xlim(pd.Timestamp("2024-10-01"), pd.Timestamp("2026-06-30"))
         ax.legend(fontsize=8, loc="upper right")
-        plots.date_axis(ax)
+        plots.date_axis(ax, SPAN)
         plots.mark_events(ax, events)
     plots.save(fig, path, events)
 
