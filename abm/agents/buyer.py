@@ -6,8 +6,8 @@ What a buyer decides, in the order of the week (`abm.model.ExportControlModel.st
 2. `order_t`: how much to order to reach that cover (order-up-to), and `cancel_t`: how much of
    what waits for a licence to cancel when it holds more than it needs;
 3. `is_halted`: whether what it could use this week is too little to keep producing;
-4. `target_shares`: how attractive each of its suppliers is, given their reliability and
-   landed price (its sourcing shares move toward these);
+4. `target_shares`: how attractive each of its suppliers is, given their reliability, landed
+   price and origin country (its sourcing shares move toward these);
 5. `substituted_share`: how much of its use to replace by substitutes or thrift away.
 
 A buyer's state lives in the model's arrays (so that a week is a few NumPy operations over all
@@ -131,9 +131,12 @@ class Buyer(mesa.Agent):
         landed_price_ratio: np.ndarray,
         price_elasticity: float,
         reliability_weight: float,
+        origin: np.ndarray,
     ) -> np.ndarray:
-        """Unnormalised attractiveness of each (buyer, origin) pair: the baseline share, scaled
-        down by unreliable delivery and by landed prices above their baseline."""
+        """Unnormalised attractiveness of each (buyer, origin) link: the baseline share, scaled
+        down by unreliable delivery and by landed prices above their baseline. `origin` is the
+        ISO3 code of each link's origin country (a NumPy array of str, `origin == "CHN"` picks
+        China's links); the default rule treats every origin alike and does not read it."""
         # Exponents of 1 (the usual case) skip the slow power.
         weight = reliability if reliability_weight == 1.0 else reliability**reliability_weight
         price = (1.0 / landed_price_ratio if price_elasticity == 1.0
@@ -179,9 +182,9 @@ class DualSourcingBuyer(Buyer):
 
     @classmethod
     def target_shares(cls, base_share, reliability, landed_price_ratio, price_elasticity,
-                      reliability_weight):
+                      reliability_weight, origin):
         usual = Buyer.target_shares(base_share, reliability, landed_price_ratio,
-                                    price_elasticity, reliability_weight)
+                                    price_elasticity, reliability_weight, origin)
         return usual + cls.second_source_weight * reliability
 
 

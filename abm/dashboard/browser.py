@@ -31,7 +31,10 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]
 VIEWPORT = {"width": 1600, "height": 1000}
-CHARTS = ("exports", "prices", "shortages", "licences", "chips", "payoffs")
+# The page's charts, by the name in their cell's class (`abm-chart-NAME`), in page order; as
+# `abm.dashboard.charts.CHARTS` names them (a test checks).
+CHARTS = ("exports", "prices", "shortages", "value_added", "supply", "licences", "approvals",
+          "chips", "payoffs")
 
 
 def chromium_path() -> str | None:

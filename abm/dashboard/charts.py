@@ -18,11 +18,14 @@ from collections.abc import Callable
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter
 
 from abm import outcomes, plots
 from abm.data import observed_magnet_exports
 
 WIDTH_IN, PANEL_IN, TOP_IN, BOTTOM_IN, GAP_IN = 9.0, 2.4, 0.6, 0.55, 0.45
+# Room on the left for tick labels such as "6,000" and the unit beside them.
+LEFT_IN = 0.8
 PAGE_DPI = 80
 THIS_RUN = {"linestyle": "-", "linewidth": 1.5}
 UNCHANGED = {"linestyle": "--", "linewidth": 1.1, "alpha": 0.8}
@@ -46,7 +49,7 @@ def _figure(rows: int, title: str) -> tuple[Figure, list]:
     # charts is redrawn every few weeks while the run plays.
     height = TOP_IN + BOTTOM_IN + PANEL_IN * rows + GAP_IN * (rows - 1)
     fig = Figure(figsize=(WIDTH_IN, height), dpi=PAGE_DPI)
-    fig.subplots_adjust(left=0.62 / WIDTH_IN, right=1 - 0.12 / WIDTH_IN,
+    fig.subplots_adjust(left=LEFT_IN / WIDTH_IN, right=1 - 0.12 / WIDTH_IN,
                         top=1 - TOP_IN / height, bottom=BOTTOM_IN / height,
                         hspace=GAP_IN / PANEL_IN)
     axes = fig.subplots(rows, 1, sharex=True, squeeze=False)[:, 0]
@@ -54,10 +57,16 @@ def _figure(rows: int, title: str) -> tuple[Figure, list]:
     return fig, list(axes)
 
 
+def _tick(value: float, _position=None) -> str:
+    """A y-axis tick: thousands separators from 1,000 up, else as short as it can be."""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:g}"
+
+
 def _finish(fig: Figure, axes, run, unchanged, styles_legend: bool = True) -> Figure:
     result = run if run is not None else unchanged
     for ax in axes:
         plots.date_axis(ax)
+        ax.yaxis.set_major_formatter(FuncFormatter(_tick))
         if result is not None:
             config = result.config
             ax.set_xlim(pd.Timestamp(config.start), pd.Timestamp(config.end))
@@ -111,15 +120,16 @@ def _pair(run, unchanged):
     return out
 
 
-def _lines(ax, results, table: str, by: str, value: str, where: dict, scale: float = 1.0,
+def _lines(ax, results, table, by: str, value: str, where: dict, scale: float = 1.0,
            aggregate: bool = True, colours: dict | None = None, label=str,
            share_of: str | None = None) -> bool:
     """Plot `value` of `table` over weeks, one line per `by`, for each (result, style);
     with `share_of`, the sum of `value` over the sum of that column (a share of capacity).
-    Returns False if a result lacks the columns."""
+    `table` is the name of a result's table, or a function of the result that returns one
+    (a table derived for the chart). Returns False if a result lacks the columns."""
     drawn = {}
     for result, style in results:
-        frame = getattr(result, table, None)
+        frame = table(result) if callable(table) else getattr(result, table, None)
         needed = {"date", by, value, *where} | ({share_of} if share_of else set())
         if frame is None or not needed <= set(frame.columns):
             return False
@@ -197,7 +207,7 @@ def shortages(run, unchanged, good: str) -> Figure:
                   {"good": good}):
         _missing(lost, "shortfall")
     if not _lines(halted, _pair(run, unchanged), "weekly", "sector", "halted_demand_t",
-                  {"good": good}, scale=100.0, share_of="demand_t"):
+                  {"good": good}, scale=100.0, share_of="demand_t", label=_sector):
         _missing(halted, "halts")
     lost.set_title("demand not met (shortfall), by buyers' country", fontsize=9)
     lost.set_ylabel("tonnes per week")
@@ -242,6 +252,160 @@ def licences(run, unchanged, good: str) -> Figure:
     return _finish(fig, [flows, backlog], run, unchanged)
 
 
+def _sector(name: str) -> str:
+    return name.replace("_", " ")
+
+
+def value_added(run, unchanged, good: str) -> Figure:
+    """Value added lost each week by the buyers of `good` (their output not made for want of
+    it, at the sector's value-added share), by buyers' country and by sector."""
+    fig, (by_country, by_sector) = _figure(2, f"{good} buyers: value added lost")
+    pairs = _pair(run, unchanged)
+    if not _lines(by_country, pairs, "weekly", "country", "value_added_lost_usd",
+                  {"good": good}, scale=1e-6):
+        _missing(by_country, "value added")
+    if not _lines(by_sector, pairs, "weekly", "sector", "value_added_lost_usd",
+                  {"good": good}, scale=1e-6, label=_sector):
+        _missing(by_sector, "value added")
+    result = run if run is not None else unchanged
+    weekly = result.weekly if result is not None else None
+    if _has(weekly, "good", "value_added_usd") and not (
+            weekly.loc[weekly["good"] == good, "value_added_usd"] > 0).any():
+        by_country.text(0.5, 0.5, f"no value added is counted for the buyers of {good}",
+                        transform=by_country.transAxes, ha="center", color="0.4", fontsize=9)
+    by_country.set_title("value added lost, by buyers' country", fontsize=9)
+    by_sector.set_title("value added lost, by buyers' sector", fontsize=9)
+    for ax in (by_country, by_sector):
+        ax.set_ylabel("USD million per week")
+        ax.set_ylim(bottom=0)
+    return _finish(fig, [by_country, by_sector], run, unchanged)
+
+
+def _supply(good: str, outside: str | None = None):
+    """The shipments of `good` to buyers (those outside `outside`, if given) by week and
+    origin, with each origin's share of the week's tonnes."""
+    def table(result) -> pd.DataFrame | None:
+        frame = getattr(result, "shipments", None)
+        if not _has(frame, "date", "good", "origin", "destination", "quantity_t"):
+            return frame
+        frame = frame[frame["good"] == good]
+        if outside is not None:
+            frame = frame[frame["destination"] != outside]
+        frame = frame.groupby(["date", "origin"], as_index=False)["quantity_t"].sum()
+        total = frame.groupby("date")["quantity_t"].transform("sum")
+        frame["share"] = (frame["quantity_t"] / total.where(total > 0)).fillna(0.0)
+        return frame
+    return table
+
+
+def supply(run, unchanged, good: str) -> Figure:
+    """Tonnes of `good` shipped to buyers each week by origin country (the ledger of
+    shipments, domestic supply included), and each origin's share of what buyers outside
+    China receive."""
+    fig, (tonnes, shares) = _figure(2, f"{good} supply to buyers, by origin")
+    pairs = _pair(run, unchanged)
+    keys = set()
+    for result, _ in pairs:
+        frame = getattr(result, "shipments", None)
+        if _has(frame, "good", "origin"):
+            keys |= set(frame.loc[frame["good"] == good, "origin"])
+    colours = _colours(sorted(keys))
+    if not _lines(tonnes, pairs, _supply(good), "origin", "quantity_t", {},
+                  colours=colours):
+        _missing(tonnes, "shipments")
+    if not _lines(shares, pairs, _supply(good, outside="CHN"), "origin", "share", {},
+                  scale=100.0, colours=colours):
+        _missing(shares, "shipments")
+    tonnes.set_title("shipped to buyers (all buyers, domestic supply included), by origin",
+                     fontsize=9)
+    tonnes.set_ylabel("tonnes per week")
+    shares.set_title("share of what buyers outside China receive, by origin", fontsize=9)
+    shares.set_ylabel("% of tonnes received")
+    tonnes.set_ylim(bottom=0)
+    shares.set_ylim(0, 105)
+    return _finish(fig, [tonnes, shares], run, unchanged)
+
+
+LICENCE_COUNTS = ("date", "state", "good", "destination", "filed_n", "approved_n", "refused_n")
+NO_SHARES = pd.DataFrame({"date": [], "series": [], "share": []})
+
+
+def _applications(frame: pd.DataFrame | None, good: str) -> tuple[pd.DataFrame | None, str]:
+    """The licence rows of `good`, of listed grades when the table tells grades apart (the
+    others are licensed only while customs cannot tell them apart), and which grades."""
+    if frame is None or not set(LICENCE_COUNTS) <= set(frame.columns):
+        return None, ""
+    frame = frame[frame["good"] == good]
+    if frame.empty:
+        return frame, ""
+    if "grade" in frame.columns and (frame["grade"] == "listed").any():
+        return frame[frame["grade"] == "listed"], "listed grades"
+    return frame, "all grades"
+
+
+def _approved_each_week(good: str):
+    def table(result) -> pd.DataFrame | None:
+        frame, _ = _applications(getattr(result, "licences", None), good)
+        if frame is None:
+            return getattr(result, "licences", None)
+        if frame.empty:
+            return NO_SHARES
+        frame = frame.groupby("date", as_index=False)[["approved_n", "refused_n"]].sum()
+        decided = frame["approved_n"] + frame["refused_n"]
+        frame["share"] = frame["approved_n"] / decided.where(decided > 0)
+        frame["series"] = "all destinations"
+        return frame
+    return table
+
+
+def _granted_so_far(good: str):
+    def table(result) -> pd.DataFrame | None:
+        frame, _ = _applications(getattr(result, "licences", None), good)
+        if frame is None:
+            return getattr(result, "licences", None)
+        if frame.empty:
+            return NO_SHARES
+        frame = frame.groupby(["state", "destination", "date"], as_index=False)[
+            ["filed_n", "approved_n"]].sum().sort_values("date")
+        sums = frame.groupby(["state", "destination"])[["filed_n", "approved_n"]].cumsum()
+        frame["share"] = sums["approved_n"] / sums["filed_n"].where(sums["filed_n"] > 0)
+        several = frame["state"].nunique() > 1
+        frame["series"] = (frame["state"] + " to " + frame["destination"] if several
+                           else frame["destination"])
+        return frame
+    return table
+
+
+def approvals(run, unchanged, good: str) -> Figure:
+    """The share of licence applications for `good` approved: each week, of those decided
+    (approved or refused) that week; and since the run began, of those filed
+    (`abm.outcomes.granted_share` at each week), by destination."""
+    result = run if run is not None else unchanged
+    _, grades = _applications(result.licences if result is not None else None, good)
+    fig, (weekly, so_far) = _figure(2, f"export licences for {good}: share approved"
+                                    + (f" ({grades})" if grades else ""))
+    pairs = _pair(run, unchanged)
+    if not _lines(weekly, pairs, _approved_each_week(good), "series", "share", {},
+                  scale=100.0, aggregate=False, colours={"all destinations": "C0"}):
+        _missing(weekly, "licence counts")
+    if not _lines(so_far, pairs, _granted_so_far(good), "series", "share", {}, scale=100.0,
+                  aggregate=False):
+        _missing(so_far, "licence counts")
+    licensed, _ = _applications(result.licences if result is not None else None, good)
+    if licensed is not None and licensed.empty:
+        weekly.text(0.5, 0.5, f"no licence applications for {good} so far in this run",
+                    transform=weekly.transAxes, ha="center", color="0.4", fontsize=9)
+    weekly.set_title("each week: approved, of the applications decided that week (approved "
+                     "or refused)", fontsize=9)
+    weekly.set_ylabel("% of decided approved")
+    so_far.set_title("since the run began: approved, of the applications filed (granted "
+                     "share), by destination", fontsize=9)
+    so_far.set_ylabel("% of filed approved")
+    for ax in (weekly, so_far):
+        ax.set_ylim(0, 105)
+    return _finish(fig, [weekly, so_far], run, unchanged)
+
+
 def chips(run, unchanged, good: str = "") -> Figure:
     """AI-chip sales revenue by buyers' region, and the share of chip demand served."""
     fig, (sales, access) = _figure(2, "AI chips: sales and access")
@@ -275,7 +439,10 @@ TITLES = {
     "exports": "Monthly exports by destination, against customs data",
     "prices": "Weekly prices inside and outside China",
     "shortages": "Demand not met and capacity halted",
+    "value_added": "Value added lost by buyers' country and sector",
+    "supply": "Supply to buyers by origin",
     "licences": "Export licences: applications and backlog",
+    "approvals": "Export licences: share of applications approved",
     "chips": "AI chips: sales and access",
     "payoffs": "States' payoffs: weekly pain",
 }
@@ -284,7 +451,10 @@ CHARTS: dict[str, Callable[..., Figure]] = {
     "exports": exports,
     "prices": prices,
     "shortages": shortages,
+    "value_added": value_added,
+    "supply": supply,
     "licences": licences,
+    "approvals": approvals,
     "chips": chips,
     "payoffs": payoffs,
 }

@@ -31,11 +31,12 @@ def adjust(model) -> None:
                   where=p.ordered_t > TINY_T), 0.0), 1.0)
     ratio = landed_price_usd_per_kg(model) / p.base_landed_usd_per_kg
     attractiveness = np.zeros(p.buyer.size)
+    origin = np.asarray(model.countries)[p.origin]  # each link's origin, ISO3 code
     for cls, idx in model.buyer_rules:
         mask = model.pairs_of(cls, idx)
         attractiveness[mask] = cls.target_shares(
             p.base_share[mask], reliability[mask], ratio[mask],
-            market.sourcing_price_elasticity, market.sourcing_reliability_weight,
+            market.sourcing_price_elasticity, market.sourcing_reliability_weight, origin[mask],
         )
     total = np.bincount(p.buyer, weights=attractiveness, minlength=b.good.size)[p.buyer]
     target = np.divide(attractiveness, total, out=p.base_share.copy(), where=total > 1e-12)

@@ -217,3 +217,39 @@ def test_a_chipmaker_behaviour_comes_from_the_registry(tmp_path):
     model = abm.run(idle, seed=0, until=dt.date(2024, 6, 30), behaviours=behaviours).model
     assert {type(a).__name__ for a in model.chip_market.agents} == {"Idle"}
     assert model.chip_market.produced_total_units.sum() == 0.0
+
+
+def test_target_shares_is_told_the_origin_code_of_each_link():
+    told = []
+
+    class Recording(Buyer):
+        @classmethod
+        def target_shares(cls, base_share, reliability, landed_price_ratio, price_elasticity,
+                          reliability_weight, origin):
+            told.append(origin)
+            return Buyer.target_shares(base_share, reliability, landed_price_ratio,
+                                       price_elasticity, reliability_weight, origin)
+
+    registry = Behaviours()
+    registry.add("buyer", "recording", Recording)
+    config = abm.load("baseline-2024")
+    index = next(i for i, g in enumerate(config.buyers)
+                 if (g.good, g.country, g.sector) == ("magnet", "USA", "automotive"))
+    recording = abm.override(config, {f"buyers[{index}].behaviour": "recording"},
+                             behaviours=registry)
+    model = ExportControlModel(recording, rng=0, behaviours=registry)
+    model.run_for(1)
+    (origin,) = told
+    mine = np.isin(model.pairs.buyer, np.flatnonzero(model.buyers.group == index))
+    assert origin.dtype.kind == "U"
+    assert origin.tolist() == [model.countries[o] for o in model.pairs.origin[mine]]
+    assert set(origin) == set(config.buyers[index].sourcing) >= {"CHN", "JPN"}
+
+
+def test_the_built_in_target_shares_rules_treat_every_origin_alike():
+    args = (np.array([0.6, 0.3, 0.1]), np.array([0.5, 1.0, 0.9]), np.array([1.4, 1.0, 1.1]),
+            0.8, 1.5)
+    for cls in (Buyer, DualSourcingBuyer):
+        one = cls.target_shares(*args, np.array(["CHN", "JPN", "USA"]))
+        other = cls.target_shares(*args, np.array(["USA", "CHN", "EU"]))
+        np.testing.assert_array_equal(one, other)

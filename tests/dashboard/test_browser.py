@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import zipfile
 
 import pytest
 
@@ -20,6 +21,12 @@ APPROVAL = "approval rate (0-1) · 2025-04-04 China licences Dy/Tb magnets"
 RUN_TO = "run to (YYYY-MM-DD, 2024-01-01 to 2026-12-31)"
 SEED = "seed (whole number)"
 MAY = "exports_t:magnet:CHN:2025-05"
+# The charts issue 21 added: value added lost, supply by origin, licence approval share.
+NEW_CHARTS = {
+    "value_added": "Value added lost by buyers' country and sector",
+    "supply": "Supply to buyers by origin",
+    "approvals": "Export licences: share of applications approved",
+}
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +84,8 @@ def test_lower_approval_lowers_may_2025_exports_on_charts_outcomes_and_csv(dashb
 
     charts = page.download("Charts (PNG, zip)", tmp_path)
     assert charts.stat().st_size > 10_000
+    with zipfile.ZipFile(charts) as archive:
+        assert {f"{name}.png" for name in NEW_CHARTS} <= set(archive.namelist())
 
     shot = page.screenshot(tmp_path / "dashboard.png")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -139,6 +148,10 @@ def test_the_page_reads_well_named_tab_titles_units_and_separators(dashboard):
     assert "Monthly exports by destination, against customs data: drawn once the run has " \
            "started (Step, Play or Run to)." in waiting
     assert not any("`" in text for text in waiting)
+    for name, title in NEW_CHARTS.items():
+        cell = page.page.locator(f".abm-chart-{name} .abm-waiting")
+        assert cell.inner_text() == f"{title}: drawn once the run has started (Step, Play or " \
+                                    "Run to)."
     page.set_control(RUN_TO, "2025-06-07")
     page.reset()
     before = page.chart_images()
@@ -156,6 +169,11 @@ def test_the_page_reads_well_named_tab_titles_units_and_separators(dashboard):
     assert lost[1] == "USD" and re.fullmatch(r"\d{1,3}(,\d{3})+", lost[3].strip()), lost
     this_run, unchanged = page.outcome(MAY)
     assert this_run == unchanged > 100  # no lever moved: the two runs agree
-    # charts are drawn wide: at least 600 px across
-    width = page.page.locator(".abm-chart-shortages img").evaluate("i => i.naturalWidth")
-    assert width >= 600
+    # charts are drawn wide: at least 600 px across, the new ones too, below the ones before
+    for name in ("shortages", *NEW_CHARTS):
+        image = page.page.locator(f".abm-chart-{name} img")
+        assert image.evaluate("i => i.naturalWidth") >= 600, name
+        assert image.evaluate("i => i.naturalHeight") >= 300, name
+    tops = {name: page.page.locator(f".abm-chart-{name}").bounding_box()["y"]
+            for name in browser.CHARTS}
+    assert [tops[name] for name in browser.CHARTS] == sorted(tops.values())
