@@ -66,7 +66,7 @@ def test_committed_results_meet_what_the_summary_claims():
     manifest = json.loads((COMMITTED / "manifest.json").read_text())
     assert len(manifest["seeds"]) >= 20
     medians = {m: metrics["fit"][m]["model_median_t"] for m in OBSERVED}
-    # April and July within 25%; May's depth (-33%) and June's overshoot (+29%) are stated
+    # April and July within 25%; May's depth (-35%) and June's overshoot (+28%) are stated
     # misses (docs/calibration.md), pinned here within 40%.
     for month in ("2025-04", "2025-07"):
         assert medians[month] == pytest.approx(OBSERVED[month], rel=0.25), month
