@@ -59,6 +59,8 @@ PARAMETERS = (
               600.0, 8000.0),
     # Spread of review times around their sourced mean (about 9 weeks).
     Parameter("review_cv", (f"{APRIL}.review_cv",), 0.1, 0.9),
+    # The office's learning by doing: capacity x (1 + decided / a year at the start) ** this.
+    Parameter("review_learning", (f"{APRIL}.review_learning",), 0.0, 2.0),
 )
 
 
@@ -78,8 +80,11 @@ class Target:
 SHARES = (("clepa_eu_2025-06-04", "EU", "2025-06-04", 0.25, "about"),
           ("eu_chamber_2025-09-30", "EU", "2025-09-30", 0.25, "at most"),
           ("india_2025-08-05", "IND", "2025-08-05", 0.10, "at most"))
-# India's share is reported, not fitted: `approval_by_destination.IND` is set from it.
-NOT_FITTED = ("india_2025-08-05",)
+# Reported, not fitted: India's share (`approval_by_destination.IND` is set from it), and the
+# EU Chamber's "under 25%" by September, which no setting of these parameters reaches while
+# tonnes flow again by July (granted counts stay near the approval probability): as a fitted
+# target its log error dominated the objective and pulled every monthly figure away.
+NOT_FITTED = ("india_2025-08-05", "eu_chamber_2025-09-30")
 
 
 def month_end(month: str) -> dt.date:
@@ -134,6 +139,18 @@ def _current(base, name: str) -> float:
     return float(getattr(control, name))
 
 
+def current_values(base) -> dict[str, float]:
+    """The parameters' values in the scenario `base` (the incumbent fit)."""
+    control = next(e for e in base.events if e.label == "China licences Dy/Tb magnets").control
+    london = next(e for e in base.events if e.label == "London framework")
+    return {"approval": control.approval,
+            "approval_usa": control.approval_by_destination.get("USA", control.approval),
+            "london_step": max(0.0, london.changes.get("approval", control.approval)
+                               - control.approval),
+            "review_capacity_t_per_week": control.review_capacity_t_per_week,
+            "review_cv": control.review_cv, "review_learning": control.review_learning}
+
+
 def model_values(config, seed_list: Sequence[int], workers: int = 1,
                  statistic: str = "mean") -> pd.Series:
     frame = pd.DataFrame(run_ensemble(config, list(seed_list), summarise, workers))
@@ -149,8 +166,10 @@ def log_errors(rows: Sequence[Target], got: pd.Series) -> np.ndarray:
 
 def fit(base, fitted_targets: Sequence[Target], parameters: Sequence[Parameter],
         seed_list: Sequence[int], points: int = 40, maxiter: int = 80, workers: int = 1,
-        label: str = "fit", trace: list | None = None, log=print) -> dict[str, float]:
-    """The parameter values minimising the mean squared log error of `fitted_targets`."""
+        label: str = "fit", trace: list | None = None, log=print,
+        incumbent: dict[str, float] | None = None) -> dict[str, float]:
+    """The parameter values minimising the mean squared log error of `fitted_targets`; with
+    `incumbent` (e.g. the scenario's own values), that point joins the Latin hypercube's."""
     trace = [] if trace is None else trace
     lower = np.array([p.lower for p in parameters])
     upper = np.array([p.upper for p in parameters])
@@ -170,6 +189,9 @@ def fit(base, fitted_targets: Sequence[Target], parameters: Sequence[Parameter],
         return loss
 
     design = qmc.LatinHypercube(d=len(parameters), rng=np.random.default_rng(2025)).random(points)
+    if incumbent is not None:
+        point = np.array([(incumbent[p.name] - p.lower) / (p.upper - p.lower) for p in parameters])
+        design = np.vstack([design, np.clip(point, 0.0, 1.0)])
     losses = [objective(x, "lhs") for x in design]
     x0 = design[int(np.argmin(losses))]
     simplex = np.vstack([x0] + [np.clip(x0 + 0.1 * np.eye(len(x0))[i] * (1 if x0[i] < 0.9 else -1),

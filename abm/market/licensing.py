@@ -77,14 +77,21 @@ class LicenceOffice:
         self.first_filed = np.empty(0)
         self.congestion_weeks = 0.0  # tonnes due but not yet decided, in weeks of capacity
         self.capacity_scale = 1.0  # market growth since the office opened
+        self.decided_t = 0.0  # tonnes decided since the office opened (its experience)
         # The wait buyers plan with on each link, once known (`ExportControlModel`).
         self.planned_wait: np.ndarray | None = None
 
     @property
     def capacity_t_per_week(self) -> float:
         """Tonnes the office decides a week: the regime's capacity, grown with the market since
-        the office opened."""
-        return self.control.review_capacity_t_per_week * self.capacity_scale
+        the office opened, and with its experience: learning by doing, the capacity rises by
+        the factor `(1 + decided / a year of decisions at the opening capacity) ** learning`
+        (`ExportControl.review_learning`; 0: no learning)."""
+        base = self.control.review_capacity_t_per_week
+        learning = self.control.review_learning
+        if learning:
+            return base * self.capacity_scale * (1.0 + self.decided_t / (52.0 * base)) ** learning
+        return base * self.capacity_scale
 
     @property
     def backlog_t(self) -> float:
@@ -127,6 +134,7 @@ class LicenceOffice:
         before = np.cumsum(due_t) - due_t
         due_idx = due_idx[before < self.capacity_t_per_week]
         pair, listed, quantity = self.pair[due_idx], self.listed[due_idx], self.quantity_t[due_idx]
+        self.decided_t += float(quantity.sum())
         p = np.where(listed, approval_listed[pair], approval_unlisted[pair])
         large = self.control.large_application_t
         if large > 0:

@@ -455,7 +455,9 @@ class ExportControl:
     `licence`: each shipment batch to one buyer is an application (`abm.market.licensing`)
     that waits `review_weeks` (gamma spread with coefficient of variation `review_cv`), is
     decided by an office that decides due applications, in order, until it has decided
-    `review_capacity_t_per_week` tonnes in the week,
+    `review_capacity_t_per_week` tonnes in the week (a capacity that grows with the market and,
+    with `review_learning` > 0, with the office's experience: learning by doing,
+    `abm.market.licensing.LicenceOffice.capacity_t_per_week`),
     and is approved with a probability: `approval` by default, overridden by
     `approval_by_destination`, then capped by `approval_by_sector` (the lower of the two),
     then scaled by `approval_by_exporter` (a factor per named exporter, capped at 1), and by
@@ -483,6 +485,7 @@ class ExportControl:
     review_weeks: float = 9.0
     review_cv: float = 0.3
     review_capacity_t_per_week: float = 1.0e9
+    review_learning: float = 0.0
     approval: float = 1.0
     approval_by_destination: dict[str, float] = field(default_factory=dict)
     approval_by_sector: dict[str, float] = field(default_factory=dict)
@@ -505,6 +508,8 @@ class ExportControl:
             raise ConfigError(f"{path}.review_cv", f"0 or a number >= {MIN_POSITIVE:g}",
                               self.review_cv)
         _positive(f"{path}.review_capacity_t_per_week", self.review_capacity_t_per_week)
+        if not 0.0 <= self.review_learning <= 2.0:
+            raise ConfigError(f"{path}.review_learning", "a number in [0, 2]", self.review_learning)
         _probability(f"{path}.approval", self.approval)
         for key, p in self.approval_by_destination.items():
             _probability(f"{path}.approval_by_destination.{key}", p)

@@ -75,3 +75,26 @@ def test_review_times_have_the_configured_mean_and_spread():
     office.file(0.0, np.zeros(50_000, dtype=np.int64), np.ones(50_000), True, rng)
     assert abs(office.due.mean() - 9.0) < 0.05
     assert abs(office.due.std() / office.due.mean() - 0.3) < 0.01
+
+
+def test_an_office_that_learns_decides_more_as_it_gains_experience():
+    control = ExportControl(review_weeks=0.0, review_capacity_t_per_week=10.0, review_learning=0.5)
+    office = LicenceOffice(control)
+    rng = np.random.default_rng(5)
+    assert office.capacity_t_per_week == 10.0
+    office.file(0.0, np.zeros(2_000, dtype=np.int64), np.ones(2_000), True, rng)
+    decided = []
+    for week in range(60):
+        out = office.review(float(week), np.array([1.0]), np.array([1.0]), rng)
+        decided.append(out.approved_t.sum())
+    # After a year's worth of decisions at the opening capacity (520 t), capacity is 2 ** 0.5
+    # times the opening one; the office decides more each week as it learns.
+    assert office.decided_t == sum(decided)
+    expected = 10.0 * (1.0 + office.decided_t / 520.0) ** 0.5
+    assert office.capacity_t_per_week == expected
+    assert decided[-1] > decided[0] * 1.3
+    # Without learning the capacity stays put.
+    still = LicenceOffice(ExportControl(review_weeks=0.0, review_capacity_t_per_week=10.0))
+    still.file(0.0, np.zeros(100, dtype=np.int64), np.ones(100), True, rng)
+    still.review(0.0, np.array([1.0]), np.array([1.0]), rng)
+    assert still.capacity_t_per_week == 10.0
