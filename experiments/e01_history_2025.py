@@ -329,7 +329,7 @@ def summary_text(metrics: dict, n_seeds: int) -> str:
         f"# e01: the 2025 episode ({SCENARIO}, {n_seeds} seeds)",
         "",
         "Written by `experiments/e01_history_2025.py`; do not edit by hand. The licence regime's "
-        "five parameters are fitted to the whole of 2025 (`experiments/calibrate_2025.py`, "
+        "six parameters are fitted to the whole of 2025 (`experiments/calibrate_2025.py`, "
         "results/calibration_2025/): every month below is a fitted target, so agreement here is "
         "a fit. The test on months the fit did not see is the January-July fit's "
         "August-December in results/calibration_2025/, and the forecasts of "
