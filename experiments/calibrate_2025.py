@@ -46,6 +46,7 @@ from abm.calibration import (
     targets,
 )
 from abm.ensemble import seeds
+from abm.output import atomic_directory, check_target
 from abm.reproduce import manifest as run_manifest
 
 OUT = Path(__file__).resolve().parent.parent / "results" / "calibration_2025"
@@ -65,6 +66,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.out:
         OUT = Path(args.out)
+    check_target(OUT)  # refuse a folder abm did not write before the work, not after
 
     base = abm.load("history-2025")
     every = targets()
@@ -118,14 +120,16 @@ def main() -> None:
             "full_year_fit_august_december": score("full_year", AUG_DEC),
         },
     }
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "fitted_parameters.json").write_text(json.dumps(summary, indent=2) + "\n")
-    result.to_csv(OUT / "fit.csv", index=False)
-    pd.DataFrame(trace).round(5).to_csv(OUT / "trace.csv", index=False)
-    (OUT / "manifest.json").write_text(json.dumps(run_manifest(
-        "calibration_2025", "history-2025", 2025, fit_seeds,
-        ["magnet_exports_china_monthly.csv", "downstream_2025.csv"],
-        check_root_seed=7, check_seeds=check_seeds), indent=2) + "\n")
+    # Written whole into a staging folder that replaces OUT only when everything is written,
+    # and never over a folder abm did not write.
+    with atomic_directory(OUT) as staging:
+        (staging / "fitted_parameters.json").write_text(json.dumps(summary, indent=2) + "\n")
+        result.to_csv(staging / "fit.csv", index=False)
+        pd.DataFrame(trace).round(5).to_csv(staging / "trace.csv", index=False)
+        (staging / "manifest.json").write_text(json.dumps(run_manifest(
+            "calibration_2025", "history-2025", 2025, fit_seeds,
+            ["magnet_exports_china_monthly.csv", "downstream_2025.csv"],
+            check_root_seed=7, check_seeds=check_seeds), indent=2) + "\n")
     with pd.option_context("display.width", 200):
         print(result.to_string(index=False))
     print(json.dumps(summary["scores_on_20_fresh_seeds"], indent=2))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import json
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,8 @@ import pandas as pd
 
 import abm
 from abm.ensemble import seeds
+from abm.output import atomic_directory
+from abm.reproduce import manifest
 from abm.scenario.load import builtin_names
 
 OUT = Path(__file__).resolve().parent.parent / "results" / "settle"
@@ -61,8 +64,6 @@ def main() -> None:
     args = parser.parse_args()
     seed_list = seeds(20, args.seeds)
     table = pd.concat([check(name, seed_list) for name in builtin_names()], ignore_index=True)
-    OUT.mkdir(parents=True, exist_ok=True)
-    table.to_csv(OUT / "settle.csv", index=False)
     by_scenario = table.groupby("scenario").agg(
         prices=("settles", "size"), settled=("settles", "sum"),
         worst_change_final_26_weeks=("change_final_26_weeks", "max"),
@@ -76,7 +77,13 @@ def main() -> None:
              f"{FINAL_WEEKS} weeks and less than {AIM_ANY_WEEK:.1%} in any week. Written by "
              "`experiments/check_settle.py`.", "",
              "```", by_scenario.reset_index().to_string(index=False), "```"]
-    (OUT / "summary.md").write_text("\n".join(lines) + "\n")
+    # Written whole into a staging folder that replaces OUT only when everything is written,
+    # and never over a folder abm did not write.
+    with atomic_directory(OUT) as staging:
+        table.to_csv(staging / "settle.csv", index=False)
+        (staging / "summary.md").write_text("\n".join(lines) + "\n")
+        (staging / "manifest.json").write_text(json.dumps(manifest(
+            "settle", "every built-in scenario", 20, seed_list, []), indent=2) + "\n")
     print("\n".join(lines))
 
 

@@ -49,6 +49,7 @@ from abm.calibration import (  # noqa: E402
 )
 from abm.data import observed_magnet_exports  # noqa: E402
 from abm.ensemble import seeds  # noqa: E402
+from abm.output import atomic_directory, check_target  # noqa: E402
 from abm.reproduce import manifest as run_manifest  # noqa: E402
 
 OUT = Path(__file__).resolve().parent.parent / "results" / "e08_backtest"
@@ -81,6 +82,7 @@ def main() -> None:
     parser.add_argument("--out", default=None, help="output folder (default: results/)")
     args = parser.parse_args()
     out = Path(args.out) if args.out else OUT
+    check_target(out)  # refuse a folder abm did not write before the work, not after
 
     base = abm.load("history-2025")
     record = observed_magnet_exports().set_index(["month", "destination"])["observed_t"]
@@ -126,7 +128,13 @@ def main() -> None:
         by_horizon["model_mae"] < by_horizon["naive_2024_mae"])
     by_horizon = by_horizon.round(1)
 
-    out.mkdir(parents=True, exist_ok=True)
+    # Written whole into a staging folder that replaces `out` only when everything is written,
+    # and never over a folder abm did not write.
+    with atomic_directory(out) as staging:
+        _write(staging, forecasts, scores, by_horizon, fits, args, forecast_seeds, fit_seeds)
+
+
+def _write(out: Path, forecasts, scores, by_horizon, fits, args, forecast_seeds, fit_seeds):
     forecasts.to_csv(out / "forecasts.csv", index=False)
     scores.to_csv(out / "scores.csv", index=False)
     by_horizon.to_csv(out / "by_horizon.csv", index=False)

@@ -106,7 +106,7 @@ class Buyer(mesa.Agent):
         """Order-up-to: replace expected use and close the gap between the inventory position
         (stock + in transit + on order + in licence queues) and its target (cover plus expected
         lead time, in weeks of demand) over `adjust_weeks`."""
-        target_t = mean_demand_t * (cover_weeks + lead_weeks)
+        target_t = Buyer.target_position_t(mean_demand_t, cover_weeks, lead_weeks)
         return np.maximum(0.0, mean_demand_t + (target_t - position_t) / adjust_weeks)
 
     @staticmethod
@@ -121,8 +121,15 @@ class Buyer(mesa.Agent):
         of its inventory position over its target, over `adjust_weeks` (a buyer whose output
         was cut, or who expects shorter waits, does not take delivery of magnets it no longer
         needs). Orders already licensed are not cancelled."""
-        target_t = mean_demand_t * (cover_weeks + lead_weeks)
+        target_t = Buyer.target_position_t(mean_demand_t, cover_weeks, lead_weeks)
         return np.maximum(0.0, position_t - target_t) / adjust_weeks
+
+    @staticmethod
+    def target_position_t(mean_demand_t: np.ndarray, cover_weeks: np.ndarray,
+                          lead_weeks: np.ndarray) -> np.ndarray:
+        """The inventory position (t) the buyer aims at: its cover plus the expected lead time,
+        in weeks of its usual use (what `order_t` orders up to and `cancel_t` cancels down to)."""
+        return mean_demand_t * (cover_weeks + lead_weeks)
 
     @staticmethod
     def target_shares(
