@@ -21,6 +21,7 @@ import datetime as dt
 import numpy as np
 
 TINY_T = 1e-9  # tonnes (a milligram): treated as nothing when dividing by it
+MAX_APPLICATIONS_PER_FILING = 1000
 NONE, LICENCE, QUOTA, BAN = 0, 1, 2, 3
 REGIME_CODE = {"none": NONE, "licence": LICENCE, "quota": QUOTA, "ban": BAN}
 
@@ -280,9 +281,11 @@ def file(model, pair: np.ndarray, quantity_t: np.ndarray, listed: bool) -> None:
     p = model.pairs
     batch = model.shipment_batch_t[p.good[pair]]
     if batch.any():
+        # (at most MAX_APPLICATIONS_PER_FILING a link and week: a larger order is filed in
+        # larger batches)
         count = np.where(batch > 0, np.ceil(quantity_t / np.where(batch > 0, batch, 1.0) - 1e-9),
-                         1).astype(np.int64)
-        count = np.maximum(count, 1)
+                         1.0)
+        count = np.clip(count, 1, MAX_APPLICATIONS_PER_FILING).astype(np.int64)
         if (count > 1).any():
             quantity_t = np.repeat(quantity_t / count, count)
             pair = np.repeat(pair, count)

@@ -87,6 +87,11 @@ def _calendar(path: str, value: dt.date) -> None:
         raise ConfigError(path, f"a date between {FIRST_DATE} and {LAST_DATE}", str(value))
 
 
+# A shipment batch (one licence application) smaller than a kilogram is a mistake: it would
+# split a week's orders into millions of applications.
+MIN_BATCH_T = 0.001
+
+
 @dataclass(frozen=True)
 class Good:
     """A traded good, declared by the scenario (goods are data, not code).
@@ -156,6 +161,9 @@ class Good:
                 raise ConfigError(f"{path}.{name}", "a number of weeks >= 1", value)
         _non_negative(f"{path}.carrying_cost_per_year", self.carrying_cost_per_year)
         _non_negative(f"{path}.shipment_batch_t", self.shipment_batch_t)
+        if 0 < self.shipment_batch_t < MIN_BATCH_T:
+            raise ConfigError(f"{path}.shipment_batch_t", f"0 or at least {MIN_BATCH_T:g} t",
+                              self.shipment_batch_t)
         if self.allocation not in ("priority", "pro_rata"):
             raise ConfigError(f"{path}.allocation", "'priority' or 'pro_rata'", self.allocation)
         _positive(f"{path}.demand_response_weeks", self.demand_response_weeks)

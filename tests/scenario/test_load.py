@@ -270,3 +270,10 @@ def test_every_removed_field_is_really_gone_and_in_the_changelog():
         cls = getattr(config, type_name)
         assert field_name not in {f.name for f in dc.fields(cls)}
         assert f"`{field_name}`" in changelog
+
+
+def test_a_shipment_batch_under_a_kilogram_is_refused(write_scenario):
+    text = TINY.replace('name = "magnet"\n', 'name = "magnet"\nshipment_batch_t = 1e-300\n', 1)
+    with pytest.raises(ScenarioError, match=r"goods\[0\]\.shipment_batch_t: expected 0 or at "
+                       r"least 0\.001 t"):
+        load(write_scenario(text))
